@@ -1,0 +1,155 @@
+"""`python -m evaapi.devservices run` (make run) and `... test [pytest args]` (make test)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from evaapi.devservices.processes import ManagedProcess, ServiceFailed, pid_alive
+from evaapi.devservices.services import (
+    PROJECT_DIR,
+    Endpoints,
+    azurite_process,
+    cosmos_process,
+    redis_process,
+)
+from evaapi.env import env_int, env_str, load_dotenv
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise _Stop(signal.Signals(signum).name)
+
+
+def _stop_all(processes: list[ManagedProcess]) -> list[ManagedProcess]:
+    """Stop in reverse start order; return those still alive afterwards (should be none)."""
+    for process in reversed(processes):
+        process.stop()
+    return [p for p in processes if p.pid and pid_alive(p.pid)]
+
+
+def _manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env={**os.environ, **env}, check=True)
+
+
+def run_settings() -> tuple[Path, int]:
+    """The variables `make run` reads itself (the rest are read by Django's settings)."""
+    load_dotenv(PROJECT_DIR / ".env")
+    return Path(env_str("EVA_VAR_DIR", str(PROJECT_DIR / "var"))).resolve(), env_int("EVA_HTTP_PORT", 8000)
+
+
+def command_run() -> int:
+    var_dir, http_port = run_settings()
+    (var_dir / "log").mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    processes: list[ManagedProcess] = []
+    env: dict[str, str] = {}
+    try:
+        if not env_str("REDIS_URL"):
+            redis = redis_process(data_dir=var_dir / "redis", log_path=var_dir / "log" / "redis.log").start()
+            processes.append(redis)
+            redis.wait_until_listening()
+            env = Endpoints(redis_port=redis.port).as_env()
+            print(f"redis      {env['REDIS_URL']} (pid {redis.pid}, data in {var_dir / 'redis'})", flush=True)
+        _manage("migrate", "--noinput", "-v", "0", env=env)
+        python = sys.executable
+        daphne = ManagedProcess(
+            "daphne",
+            [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(http_port), "evaapi.asgi:application"],
+            port=http_port,
+            env=env,
+            cwd=PROJECT_DIR,
+        ).start()
+        processes.append(daphne)
+        worker = ManagedProcess(
+            "rqworker",
+            [python, "manage.py", "rqworker", "default", "webhooks", "documents"],
+            env=env,
+            cwd=PROJECT_DIR,
+        ).start()
+        processes.append(worker)
+        daphne.wait_until_listening(timeout=60)
+        base = f"http://127.0.0.1:{http_port}"
+        urls = "".join(f"  {base}{path}\n" for path in ("/health", "/health/ready", "/admin/"))
+        print(f"\nEVA API is running (Ctrl-C stops everything):\n{urls}", flush=True)
+        while True:
+            for process in processes:
+                if process.popen.poll() is not None:
+                    print(f"{process.name} exited with {process.popen.returncode}; stopping", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+    except _Stop:
+        return 0
+    except (ServiceFailed, subprocess.CalledProcessError) as exc:
+        print(f"make run failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        survivors = _stop_all(processes)
+        print("stopped: " + ", ".join(f"{p.name} (pid {p.pid})" for p in processes), flush=True)
+        if survivors:
+            print(f"still running: {[p.pid for p in survivors]}", file=sys.stderr)
+
+
+def command_test(pytest_args: list[str]) -> int:
+    log_dir = PROJECT_DIR / "var" / "test-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    services = [
+        redis_process(log_path=log_dir / "redis.log"),
+        cosmos_process(log_path=log_dir / "cosmos.log"),
+        azurite_process(log_path=log_dir / "azurite.log"),
+    ]
+    pytest = None
+    try:
+        for service in services:
+            service.start()
+        for service in services:
+            service.wait_until_listening()
+        redis, cosmos, azurite = services
+        env = Endpoints(redis_port=redis.port, cosmos_port=cosmos.port, azurite_port=azurite.port).as_env()
+        print("test services: " + ", ".join(f"{s.name} :{s.port} (pid {s.pid})" for s in services), flush=True)
+        # pytest shares our terminal's process group, so Ctrl-C reaches it directly and it
+        # finishes its own teardown; we only wait, then stop the services.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        pytest = subprocess.Popen(
+            [sys.executable, "-m", "pytest", *pytest_args],
+            cwd=PROJECT_DIR,
+            env={**os.environ, **env, "EVA_ENV": "test"},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        return pytest.wait()
+    except _Stop:
+        if pytest and pytest.poll() is None:
+            pytest.terminate()
+            pytest.wait()
+        return 130
+    except ServiceFailed as exc:
+        print(f"make test could not start its services: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        survivors = _stop_all(services)
+        if survivors:
+            print(f"FAILED to stop: {[(s.name, s.pid) for s in survivors]}", file=sys.stderr)
+            return 1  # noqa: B012 - a leaked process fails the run whatever pytest said
+        print("test services stopped: " + ", ".join(f"{s.name} (pid {s.pid})" for s in services), flush=True)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["run"]:
+        return command_run()
+    if argv[:1] == ["test"]:
+        rest = argv[1:]
+        return command_test(rest[1:] if rest[:1] == ["--"] else rest)
+    print("usage: python -m evaapi.devservices run | test [-- pytest args]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,65 @@
+"""Liveness (`/health`, no I/O) and readiness (`/health/ready`, every configured dependency).
+
+Readiness checks run in parallel, each bounded by READINESS_TIMEOUT_SECONDS; an app adds its
+dependency by appending a `(name, callable)` to READINESS_CHECKS."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from evaapi.http.errors import error_response
+from evaapi.redis import redis_client
+
+
+def check_redis() -> None:
+    redis_client().ping()
+
+
+READINESS_CHECKS: list[tuple[str, callable]] = [("redis", check_redis)]
+
+_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="readiness")
+
+
+def _timed(check):
+    started = time.perf_counter()
+    check()
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def readiness_run() -> dict[str, dict]:
+    timeout = settings.READINESS_TIMEOUT_SECONDS
+    futures = {name: _executor.submit(_timed, check) for name, check in READINESS_CHECKS}
+    deadline = time.monotonic() + timeout
+    results = {}
+    for name, future in futures.items():
+        try:
+            duration = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            results[name] = {"status": "ok", "duration_ms": duration}
+        except FutureTimeout:
+            results[name] = {"status": "failed", "error": f"no answer within {timeout:g}s"}
+        except Exception as exc:
+            results[name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    return results
+
+
+@require_GET
+def health(request):
+    return JsonResponse({"status": "healthy", "version": settings.VERSION})
+
+
+@require_GET
+def health_ready(request):
+    results = readiness_run()
+    failed = sorted(name for name, result in results.items() if result["status"] != "ok")
+    if failed:
+        return error_response(
+            503,
+            code="not_ready",
+            message=f"Not ready: {', '.join(failed)} failed.",
+            details={"checks": results},
+        )
+    return JsonResponse({"status": "ready", "checks": results})

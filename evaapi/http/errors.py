@@ -1,0 +1,96 @@
+"""The one error shape: {"error": {"code", "message", "details"}, "request_id"}.
+
+Every error response of the project (DRF views, plain Django views, Django's own
+400/403/404/500 handlers, responses Django builds itself such as 405) goes through
+`error_response`.
+"""
+
+import logging
+from http import HTTPStatus
+
+from django.http import JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.views import exception_handler as drf_default_handler
+
+from evaapi.http.context import current_request_id
+
+logger = logging.getLogger(__name__)
+
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable_entity",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def code_for_status(status: int) -> str:
+    if status in ERROR_CODES:
+        return ERROR_CODES[status]
+    return "client_error" if status < 500 else "server_error"
+
+
+def error_body(status: int, *, code: str | None = None, message: str | None = None, details=None) -> dict:
+    return {
+        "error": {
+            "code": code or code_for_status(status),
+            "message": message or HTTPStatus(status).phrase,
+            "details": details if details is not None else {},
+        },
+        "request_id": current_request_id(),
+    }
+
+
+def error_response(status: int, *, code: str | None = None, message: str | None = None, details=None, headers=None):
+    body = error_body(status, code=code, message=message, details=details)
+    response = JsonResponse(body, status=status, headers=headers)
+    response.is_error_shaped = True
+    return response
+
+
+def is_error_shaped(response) -> bool:
+    return getattr(response, "is_error_shaped", False)
+
+
+def drf_exception_handler(exc, context):
+    response = drf_default_handler(exc, context)
+    if response is None:
+        # Not an API exception: let Django's 500 handling log it and answer in our shape.
+        return None
+    if isinstance(exc, drf_exceptions.ValidationError):
+        code, message, details = "validation_error", "The request is not valid.", exc.detail
+    else:
+        detail = getattr(exc, "detail", None)
+        code = getattr(detail, "code", None) or code_for_status(response.status_code)
+        message = str(detail) if detail else HTTPStatus(response.status_code).phrase
+        details = {}
+    response.data = error_body(response.status_code, code=code, message=message, details=details)
+    response.is_error_shaped = True
+    return response
+
+
+# Django's handlerXXX views (wired in evaapi/urls.py).
+def bad_request(request, exception=None):
+    return error_response(400, message="The request is malformed.")
+
+
+def permission_denied(request, exception=None):
+    return error_response(403, message="You do not have permission to do this.")
+
+
+def page_not_found(request, exception=None):
+    return error_response(404, message="Nothing is found at this address.")
+
+
+def server_error(request):
+    return error_response(500, message="An unexpected error occurred; it has been logged with this request id.")

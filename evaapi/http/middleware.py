@@ -1,0 +1,101 @@
+import logging
+import time
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from evaapi.http.context import request_id_from_header, reset_request_id, set_request_id
+from evaapi.http.errors import error_response, is_error_shaped
+
+logger = logging.getLogger("evaapi.request")
+
+# Headers a converted error response keeps from the original.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+class HybridMiddleware:
+    """Runs natively in both sync and async stacks, so async views stay async under daphne.
+
+    Subclasses implement `before` (returns any state), `after` (may replace the response)
+    and `cleanup` (always runs)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self._acall(request)
+        state = self.before(request)
+        try:
+            return self.after(request, self.get_response(request), state)
+        finally:
+            self.cleanup(state)
+
+    async def _acall(self, request):
+        state = self.before(request)
+        try:
+            return self.after(request, await self.get_response(request), state)
+        finally:
+            self.cleanup(state)
+
+    def before(self, request):
+        return None
+
+    def after(self, request, response, state):
+        return response
+
+    def cleanup(self, state):
+        pass
+
+
+class RequestIdMiddleware(HybridMiddleware):
+    """Gives every request an id (a well-formed incoming X-Request-ID is honoured), puts it in the
+    response and every log line, and writes one log line per request."""
+
+    def before(self, request):
+        request.request_id = request_id_from_header(request.headers.get("X-Request-ID"))
+        return time.perf_counter(), set_request_id(request.request_id)
+
+    def after(self, request, response, state):
+        started, _ = state
+        response["X-Request-ID"] = request.request_id
+        logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+    def cleanup(self, state):
+        reset_request_id(state[1])
+
+
+class ErrorShapeMiddleware(HybridMiddleware):
+    """Turns every error response not already in the project's shape (Django's 405, CSRF 403,
+    debug 404 pages, ...) into it, and answers unhandled view exceptions with a logged 500."""
+
+    def after(self, request, response, state):
+        if response.status_code < 400 or is_error_shaped(response):
+            return response
+        headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
+        details = {}
+        if "Allow" in headers:
+            details["allowed_methods"] = [m.strip() for m in headers["Allow"].split(",")]
+        return error_response(response.status_code, details=details, headers=headers)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, (Http404, PermissionDenied)):
+            return None  # Django's handler404/handler403 answer these in our shape.
+        logger.exception("unhandled exception", extra={"path": request.path})
+        return error_response(500, message="An unexpected error occurred; it has been logged with this request id.")

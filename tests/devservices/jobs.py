@@ -1,0 +1,5 @@
+"""Jobs the harness tests enqueue; a real rq worker imports and runs them."""
+
+
+def multiply(a, b):
+    return a * b

@@ -1,0 +1,42 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+GOOD_KEY = "k" * 60
+
+
+def django_check(**env):
+    """Run `manage.py check` in a fresh process so settings are read from `env`."""
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "EVA_ENV"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=PROJECT_DIR,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"DEBUG": "true", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "api.example.com"}, "DEBUG must be off"),
+        ({"ALLOWED_HOSTS": "api.example.com"}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "short", "ALLOWED_HOSTS": "api.example.com"}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": GOOD_KEY}, "ALLOWED_HOSTS must name"),
+    ],
+)
+def test_production_refuses_unsafe_settings(env, complaint):
+    result = django_check(EVA_ENV="production", **env)
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_production_starts_with_safe_settings():
+    result = django_check(EVA_ENV="production", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="api.example.com")
+    assert result.returncode == 0, result.stderr
