@@ -1,7 +1,7 @@
 """Liveness (`/health`, no I/O) and readiness (`/health/ready`, every configured dependency).
 
 Readiness checks run in parallel, each bounded by READINESS_TIMEOUT_SECONDS; an app adds its
-dependency by appending a `(name, callable)` to READINESS_CHECKS."""
+dependency by adding a `(name, callable)` to READINESS_CHECKS."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,13 +13,18 @@ from django.views.decorators.http import require_GET
 
 from evaapi.http.errors import error_response
 from evaapi.redis import redis_client
+from evaapi.store import store
 
 
 def check_redis() -> None:
     redis_client().ping()
 
 
-READINESS_CHECKS: list[tuple[str, callable]] = [("redis", check_redis)]
+def check_store() -> None:
+    store().ping()
+
+
+READINESS_CHECKS: list[tuple[str, callable]] = [("redis", check_redis), ("store", check_store)]
 
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="readiness")
 

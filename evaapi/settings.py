@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "evaapi",
     "rest_framework",
     "django_rq",
     "channels",
@@ -132,12 +133,26 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 
+# --- Document store (domain data; see evaapi/store) -------------------------------------------
+EVA_STORE_BACKEND = env_str("EVA_STORE_BACKEND", "sqlite")
+if EVA_STORE_BACKEND not in {"sqlite", "cosmos"}:
+    raise ImproperlyConfigured(f"EVA_STORE_BACKEND must be sqlite or cosmos, got {EVA_STORE_BACKEND!r}")
+EVA_SQLITE_PATH = Path(env_str("EVA_SQLITE_PATH", str(VAR_DIR / "store.sqlite3"))).resolve()
+COSMOS_ENDPOINT = env_str("COSMOS_ENDPOINT")
+# Empty: authenticate with Entra ID (azure-identity's DefaultAzureCredential).
+COSMOS_KEY = env_str("COSMOS_KEY")
+COSMOS_DATABASE = env_str("COSMOS_DATABASE", "evaapi")
+if EVA_STORE_BACKEND == "cosmos" and not COSMOS_ENDPOINT:
+    raise ImproperlyConfigured("EVA_STORE_BACKEND=cosmos needs COSMOS_ENDPOINT")
+
 # --- Redis: rq queues and the Channels layer -------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300}
     for name in ("default", "webhooks", "documents")
 }
+# Every job counts its store calls and logs them with its id (evaapi/jobs.py).
+RQ = {"JOB_CLASS": "evaapi.jobs.CountedJob"}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -180,5 +195,7 @@ LOGGING = {
         # The request log line comes from RequestIdMiddleware; Django's own would repeat it.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        # The Azure SDKs log every HTTP request and response at INFO.
+        "azure": {"level": "WARNING"},
     },
 }

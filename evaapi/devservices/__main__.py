@@ -58,10 +58,13 @@ def command_run() -> int:
             env = Endpoints(redis_port=redis.port).as_env()
             print(f"redis      {env['REDIS_URL']} (pid {redis.pid}, data in {var_dir / 'redis'})", flush=True)
         _manage("migrate", "--noinput", "-v", "0", env=env)
+        _manage("init_store", env=env)
         python = sys.executable
         daphne = ManagedProcess(
             "daphne",
-            [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(http_port), "evaapi.asgi:application"],
+            # The request log line (JSON, with the request id) replaces daphne's access log.
+            [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(http_port), "--access-log", os.devnull,
+             "evaapi.asgi:application"],
             port=http_port,
             env=env,
             cwd=PROJECT_DIR,

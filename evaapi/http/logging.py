@@ -1,4 +1,5 @@
 import logging
+import time
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
@@ -15,7 +16,11 @@ class RequestIdFilter(logging.Filter):
 
 
 class JsonFormatter(_BaseJsonFormatter):
+    """One JSON object per line; times in UTC with a Z, like every time the API shows."""
+
+    converter = time.gmtime
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
-        kwargs.setdefault("datefmt", "%Y-%m-%dT%H:%M:%S%z")
+        kwargs.setdefault("datefmt", "%Y-%m-%dT%H:%M:%SZ")
         super().__init__(*args, **kwargs)

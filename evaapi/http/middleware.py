@@ -7,6 +7,7 @@ from django.http import Http404
 
 from evaapi.http.context import request_id_from_header, reset_request_id, set_request_id
 from evaapi.http.errors import error_response, is_error_shaped
+from evaapi.store.metrics import count_store_calls
 
 logger = logging.getLogger("evaapi.request")
 
@@ -57,14 +58,15 @@ class HybridMiddleware:
 
 class RequestIdMiddleware(HybridMiddleware):
     """Gives every request an id (a well-formed incoming X-Request-ID is honoured), puts it in the
-    response and every log line, and writes one log line per request."""
+    response and every log line, and writes one log line per request with its store calls."""
 
     def before(self, request):
         request.request_id = request_id_from_header(request.headers.get("X-Request-ID"))
-        return time.perf_counter(), set_request_id(request.request_id)
+        counting = count_store_calls()
+        return time.perf_counter(), set_request_id(request.request_id), counting, counting.__enter__()
 
     def after(self, request, response, state):
-        started, _ = state
+        started, _, _, calls = state
         response["X-Request-ID"] = request.request_id
         logger.info(
             "request",
@@ -73,11 +75,14 @@ class RequestIdMiddleware(HybridMiddleware):
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "store_calls": calls.calls,
+                "store_request_charge": round(calls.request_charge, 2),
             },
         )
         return response
 
     def cleanup(self, state):
+        state[2].__exit__(None, None, None)
         reset_request_id(state[1])
 
 

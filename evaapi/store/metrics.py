@@ -1,0 +1,48 @@
+"""Counts store calls (and Cosmos request units) per request or job.
+
+The request middleware and the job wrapper open a scope; every public container method
+records one call in it. Tests use `count_store_calls()` to assert exact numbers."""
+
+import contextvars
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StoreCalls:
+    calls: int = 0
+    request_charge: float = 0.0
+    by_operation: Counter = field(default_factory=Counter)
+
+    def record(self, operation: str, charge: float = 0.0) -> None:
+        self.calls += 1
+        self.request_charge += charge
+        self.by_operation[operation] += 1
+
+
+_current: contextvars.ContextVar[StoreCalls | None] = contextvars.ContextVar("store_calls", default=None)
+
+
+def store_calls_record(operation: str, charge: float = 0.0) -> None:
+    calls = _current.get()
+    if calls is not None:
+        calls.record(operation, charge)
+
+
+def store_calls_charge(charge: float) -> None:
+    """Adds request units to the call already recorded (the charge is known only afterwards)."""
+    calls = _current.get()
+    if calls is not None:
+        calls.request_charge += charge
+
+
+@contextmanager
+def count_store_calls():
+    """A fresh counter for the block. Nested scopes each count their own calls only."""
+    calls = StoreCalls()
+    token = _current.set(calls)
+    try:
+        yield calls
+    finally:
+        _current.reset(token)

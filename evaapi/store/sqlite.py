@@ -1,0 +1,354 @@
+"""The embedded backend: one SQLite file, one table per container, JSON documents.
+
+Several processes (daphne, rq workers) write the same file: WAL mode lets readers run beside
+the one writer, writes take the lock up front (BEGIN IMMEDIATE) so two read-then-write
+transactions cannot deadlock, and a busy timeout queues writers instead of failing them.
+Each thread gets its own connection (sqlite3 connections are not shared across threads)."""
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from evaapi.store.base import BatchOp, Container, InitResult, PatchOp, Store, StoreMismatch, item_check_size
+from evaapi.store.errors import Conflict, NotFound, PreconditionFailed, StoreError, StoreUnavailable
+from evaapi.store.query import Filter, Keyset, page_from_rows
+from evaapi.store.registry import ContainerSpec
+
+PURGE_INTERVAL_SECONDS = 60.0
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _new_etag() -> str:
+    return f'"{uuid.uuid4()}"'
+
+
+def _table(name: str) -> str:
+    return f'"items_{name}"'
+
+
+class SqliteContainer(Container):
+    def __init__(self, spec: ContainerSpec, store: "SqliteStore"):
+        super().__init__(spec)
+        self.store = store
+        self.table = _table(spec.name)
+        self._last_purge = 0.0
+
+    # --- SQL pieces -------------------------------------------------------------------------
+    def _expr(self, name: str) -> str:
+        if name == "id":
+            return "id"
+        if name == self.spec.partition_field:
+            return "pk"
+        # Literal paths (names are validated identifiers) so the expression indexes apply.
+        return f"json_extract(doc, '$.{name}')"
+
+    def _where(self, filters: tuple[Filter, ...], partition_key: str | None, now: float):
+        clauses, params = [self.LIVE], [now]
+        if partition_key is not None:
+            clauses.append("pk = ?")
+            params.append(partition_key)
+        for flt in filters:
+            expr = self._expr(flt.field)
+            if flt.op == "in":
+                clauses.append(f"{expr} IN ({', '.join('?' * len(flt.value))})")
+                params.extend(flt.value)
+            elif flt.op == "startswith":
+                clauses.append(f"(json_type(doc, '$.{flt.field}') = 'text' AND substr({expr}, 1, ?) = ?)")
+                params.extend([len(flt.value), flt.value])
+            elif flt.op == "array_contains":
+                clauses.append(f"EXISTS (SELECT 1 FROM json_each(doc, '$.{flt.field}') WHERE value = ?)")
+                params.append(flt.value)
+            else:
+                sql_op = {"eq": "=", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}[flt.op]
+                clauses.append(f"{expr} {sql_op} ?")
+                params.append(flt.value)
+        return clauses, params
+
+    # Expired items stay in the table until purged; every read skips them.
+    LIVE = "(expires IS NULL OR expires > ?)"
+
+    def _expires(self, item: dict, now: float) -> float | None:
+        default = self.spec.default_ttl
+        if default is None:
+            return None  # TTL off for the container: an item's ttl is ignored, as in Cosmos.
+        ttl = item.get("ttl")
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl == 0:
+            ttl = default
+        return None if ttl == -1 else now + ttl
+
+    @staticmethod
+    def _load(doc: str, etag: str, ts: float) -> dict:
+        item = json.loads(doc)
+        item["_etag"] = etag
+        item["_ts"] = int(ts)
+        return item
+
+    # --- writes inside a transaction ----------------------------------------------------------
+    def _write_row(self, conn, item: dict, now: float, *, mode: str, etag: str | None = None) -> dict:
+        pk, id_ = item[self.spec.partition_field], item["id"]
+        doc = json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+        new_etag = _new_etag()
+        expires = self._expires(item, now)
+        row = (doc, new_etag, now, expires, pk, id_)
+        try:
+            if mode == "create":
+                # An expired item is gone: its id is free again.
+                conn.execute(f"DELETE FROM {self.table} WHERE pk = ? AND id = ? AND expires <= ?", (pk, id_, now))
+                conn.execute(
+                    f"INSERT INTO {self.table} (doc, etag, ts, expires, pk, id) VALUES (?, ?, ?, ?, ?, ?)", row
+                )
+            elif mode == "upsert":
+                conn.execute(
+                    f"INSERT INTO {self.table} (doc, etag, ts, expires, pk, id) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (pk, id) DO UPDATE SET doc = excluded.doc, etag = excluded.etag, "
+                    "ts = excluded.ts, expires = excluded.expires",
+                    row,
+                )
+            else:  # replace
+                sql = f"UPDATE {self.table} SET doc = ?, etag = ?, ts = ?, expires = ? "
+                sql += f"WHERE pk = ? AND id = ? AND {self.LIVE}"
+                params = [*row, now]
+                if etag is not None:
+                    sql += " AND etag = ?"
+                    params.append(etag)
+                if conn.execute(sql, params).rowcount == 0:
+                    self._raise_missing_or_stale(conn, id_, pk, now)
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"{self.spec.name}: {id_!r} conflicts with an existing item ({exc})") from None
+        return self._load(doc, new_etag, now)
+
+    def _raise_missing_or_stale(self, conn, id_: str, pk: str, now: float):
+        exists = conn.execute(
+            f"SELECT 1 FROM {self.table} WHERE pk = ? AND id = ? AND {self.LIVE}", (pk, id_, now)
+        ).fetchone()
+        if exists:
+            raise PreconditionFailed(f"{self.spec.name}: {id_!r} was changed since the given etag")
+        raise NotFound(f"{self.spec.name}: {id_!r} not found")
+
+    def _read_row(self, conn, id_: str, pk: str, now: float) -> dict:
+        row = conn.execute(
+            f"SELECT doc, etag, ts FROM {self.table} WHERE pk = ? AND id = ? AND {self.LIVE}", (pk, id_, now)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"{self.spec.name}: {id_!r} not found")
+        return self._load(*row)
+
+    def _patch_row(self, conn, id_: str, pk: str, operations: tuple[PatchOp, ...], etag, now: float) -> dict:
+        item = self._read_row(conn, id_, pk, now)
+        if etag is not None and item["_etag"] != etag:
+            raise PreconditionFailed(f"{self.spec.name}: {id_!r} was changed since the given etag")
+        for op in operations:
+            patch_apply(item, op)
+        item = {k: v for k, v in item.items() if k not in ("_etag", "_ts")}
+        item_check_size(item)
+        return self._write_row(conn, item, now, mode="replace")
+
+    def _delete_row(self, conn, id_: str, pk: str, etag, now: float) -> None:
+        sql = f"DELETE FROM {self.table} WHERE pk = ? AND id = ? AND {self.LIVE}"
+        params = [pk, id_, now]
+        if etag is not None:
+            sql += " AND etag = ?"
+            params.append(etag)
+        if conn.execute(sql, params).rowcount == 0:
+            self._raise_missing_or_stale(conn, id_, pk, now)
+
+    def _maybe_purge(self, conn, now: float) -> None:
+        if self.spec.default_ttl is not None and now - self._last_purge > PURGE_INTERVAL_SECONDS:
+            self._last_purge = now
+            conn.execute(f"DELETE FROM {self.table} WHERE expires <= ?", (now,))
+
+    # --- backend interface ------------------------------------------------------------------
+    def _create(self, item):
+        with self.store.transaction() as (conn, now):
+            self._maybe_purge(conn, now)
+            return self._write_row(conn, item, now, mode="create")
+
+    def _read(self, id, partition_key):
+        with self.store.reading() as (conn, now):
+            return self._read_row(conn, id, partition_key, now)
+
+    def _upsert(self, item):
+        with self.store.transaction() as (conn, now):
+            self._maybe_purge(conn, now)
+            return self._write_row(conn, item, now, mode="upsert")
+
+    def _replace(self, item, etag):
+        with self.store.transaction() as (conn, now):
+            return self._write_row(conn, item, now, mode="replace", etag=etag)
+
+    def _patch(self, id, partition_key, operations, etag):
+        with self.store.transaction() as (conn, now):
+            return self._patch_row(conn, id, partition_key, operations, etag, now)
+
+    def _delete(self, id, partition_key, etag):
+        with self.store.transaction() as (conn, now):
+            self._delete_row(conn, id, partition_key, etag, now)
+
+    def _query(self, keyset: Keyset, partition_key):
+        with self.store.reading() as (conn, now):
+            clauses, params = self._where(keyset.filters, partition_key, now)
+            if keyset.after is not None:
+                clause, extra = self._after(keyset)
+                clauses.append(clause)
+                params.extend(extra)
+            order = ", ".join(f"{self._expr(name)} {direction.upper()}" for name, direction in keyset.ordering)
+            sql = f"SELECT doc, etag, ts FROM {self.table} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?"
+            rows = conn.execute(sql, [*params, keyset.limit + 1]).fetchall()
+        return page_from_rows(keyset, [self._load(*row) for row in rows])
+
+    def _after(self, keyset: Keyset):
+        """Rows strictly after the last one returned, in the query's ordering."""
+        alternatives, params = [], []
+        for i, (name, direction) in enumerate(keyset.ordering):
+            parts = [f"{self._expr(prev)} = ?" for prev, _ in keyset.ordering[:i]]
+            parts.append(f"{self._expr(name)} {'>' if direction == 'asc' else '<'} ?")
+            alternatives.append("(" + " AND ".join(parts) + ")")
+            params.extend(keyset.after[: i + 1])
+        return "(" + " OR ".join(alternatives) + ")", params
+
+    def _count(self, filters, partition_key):
+        with self.store.reading() as (conn, now):
+            clauses, params = self._where(filters, partition_key, now)
+            sql = f"SELECT COUNT(*) FROM {self.table} WHERE {' AND '.join(clauses)}"
+            return conn.execute(sql, params).fetchone()[0]
+
+    def _batch(self, operations: list[BatchOp], partition_key: str):
+        with self.store.transaction() as (conn, now):
+            results = []
+            for index, op in enumerate(operations):
+                try:
+                    if op.kind in ("create", "upsert", "replace"):
+                        results.append(self._write_row(conn, op.item, now, mode=op.kind, etag=op.etag))
+                    elif op.kind == "delete":
+                        self._delete_row(conn, op.id, partition_key, op.etag, now)
+                        results.append(None)
+                    else:
+                        results.append(self._patch_row(conn, op.id, partition_key, op.operations, op.etag, now))
+                except StoreError as exc:
+                    exc.operation_index = index
+                    raise  # the transaction rolls back every earlier operation
+            return results
+
+
+def patch_apply(item: dict, op: PatchOp) -> None:
+    """Applies one patch operation in place, with Cosmos' semantics for set, incr and remove."""
+    parts = [p for p in op.path.split("/") if p]
+    if not parts:
+        raise ValueError(f"bad patch path {op.path!r}")
+    parent = item
+    for part in parts[:-1]:
+        parent = parent.setdefault(part, {})
+        if not isinstance(parent, dict):
+            raise ValueError(f"patch path {op.path!r} crosses a non-object")
+    leaf = parts[-1]
+    if op.op == "set":
+        parent[leaf] = op.value
+    elif op.op == "incr":
+        current = parent.get(leaf, 0)
+        if not isinstance(current, int | float) or isinstance(current, bool):
+            raise ValueError(f"patch incr: {op.path!r} is not a number")
+        parent[leaf] = current + op.value
+    elif op.op == "remove":
+        parent.pop(leaf, None)
+    else:
+        raise ValueError(f"unknown patch operation {op.op!r}")
+
+
+class SqliteStore(Store):
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path):
+        super().__init__()
+        self.path = self.location = str(path)
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: transactions are opened explicitly below.
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self):
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"sqlite store busy: {exc}") from exc
+        try:
+            yield conn, time.time()
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def reading(self):
+        try:
+            yield self._connection(), time.time()
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"sqlite store: {exc}") from exc
+
+    def _container(self, spec):
+        return SqliteContainer(spec, self)
+
+    def init(self, specs):
+        results = []
+        with self.transaction() as (conn, _):
+            conn.execute("CREATE TABLE IF NOT EXISTS store_containers (name TEXT PRIMARY KEY, spec TEXT NOT NULL)")
+            for spec in specs:
+                declared = {"partition_key": spec.partition_key, "unique_keys": [list(k) for k in spec.unique_keys]}
+                row = conn.execute("SELECT spec FROM store_containers WHERE name = ?", (spec.name,)).fetchone()
+                if row is not None:
+                    existing = json.loads(row[0])
+                    fixed = {k: existing[k] for k in ("partition_key", "unique_keys")}
+                    if fixed != declared:
+                        raise StoreMismatch(f"container {spec.name!r} exists as {fixed}; the code declares {declared}")
+                stored = json.dumps({**declared, "default_ttl": spec.default_ttl})
+                conn.execute(
+                    "INSERT INTO store_containers (name, spec) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET spec = excluded.spec",
+                    (spec.name, stored),
+                )
+                self._create_table(conn, spec)
+                results.append(InitResult(spec.name, "exists" if row else "created"))
+        return results
+
+    def _create_table(self, conn, spec: ContainerSpec) -> None:
+        table = _table(spec.name)
+        container = SqliteContainer(spec, self)
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (pk TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, "
+            "etag TEXT NOT NULL, ts REAL NOT NULL, expires REAL, PRIMARY KEY (pk, id)) WITHOUT ROWID"
+        )
+        conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__expires" ON {table} (expires) '
+                     "WHERE expires IS NOT NULL")
+        for name in spec.filter_fields:
+            expr = container._expr(name)
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__{name}" ON {table} (pk, {expr})')
+        for ordering in spec.orderings:
+            exprs = [container._expr(name) for name, _ in spec.full_ordering(ordering)]
+            label = "__".join(name for name, _ in ordering)
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__o_{label}" ON {table} (pk, {", ".join(exprs)})')
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__x_{label}" ON {table} ({", ".join(exprs)})')
+        for fields in spec.unique_keys:
+            exprs = ", ".join(container._expr(name) for name in fields)
+            conn.execute(
+                f'CREATE UNIQUE INDEX IF NOT EXISTS "ux_{spec.name}__{"__".join(fields)}" ON {table} (pk, {exprs})'
+            )
+
+    def ping(self):
+        with self.reading() as (conn, _):
+            conn.execute("SELECT 1").fetchone()

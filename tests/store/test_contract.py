@@ -1,0 +1,379 @@
+"""The store contract: what both backends must do identically."""
+
+import multiprocessing
+import time
+import uuid
+
+import pytest
+
+from evaapi.store import (
+    Conflict,
+    InvalidQuery,
+    NotFound,
+    PreconditionFailed,
+    Query,
+    StoreMismatch,
+    TooLarge,
+    batch_create,
+    batch_delete,
+    batch_patch,
+    batch_replace,
+    patch_incr,
+    patch_remove,
+    patch_set,
+)
+from evaapi.store import query as q
+from evaapi.store.metrics import count_store_calls
+from evaapi.store.registry import ContainerSpec
+from tests.store.workers import increment_with_etag_retry
+
+BIG = "x" * (2 * 1024 * 1024)
+
+
+def item(id_, tenant="t1", **fields):
+    return {"id": id_, "tenant": tenant, **fields}
+
+
+def walk(container, query: Query, partition_key):
+    """All pages of a query; returns the items and the number of pages."""
+    items, pages, token = [], 0, None
+    while True:
+        page = container.query(
+            Query(query.filters, query.order_by, query.limit, token), partition_key=partition_key
+        )
+        items += page.items
+        pages += 1
+        token = page.continuation
+        if token is None:
+            return items, pages
+
+
+# --- point operations ---------------------------------------------------------------------------
+def test_create_and_read_carry_id_partition_etag_and_time(make_container):
+    container = make_container()
+    created = container.create(item("a", n=1))
+    read = container.read("a", partition_key="t1")
+    assert read["id"] == "a"
+    assert read["tenant"] == "t1"
+    assert read["n"] == 1
+    assert read["_etag"] == created["_etag"]
+    assert abs(read["_ts"] - time.time()) < 60
+    assert set(read) == {"id", "tenant", "n", "_etag", "_ts"}
+
+
+def test_missing_item_and_wrong_partition_are_not_found(make_container):
+    container = make_container()
+    container.create(item("a"))
+    with pytest.raises(NotFound):
+        container.read("missing", partition_key="t1")
+    with pytest.raises(NotFound):
+        container.read("a", partition_key="t2")
+
+
+def test_duplicate_id_is_a_conflict_only_within_a_partition(make_container):
+    container = make_container()
+    container.create(item("a"))
+    with pytest.raises(Conflict):
+        container.create(item("a"))
+    container.create(item("a", tenant="t2"))
+    assert container.read("a", partition_key="t2")["tenant"] == "t2"
+
+
+def test_unique_key_is_enforced_within_a_partition(make_container):
+    container = make_container(unique_keys=(("email",),), filter_fields=("email",))
+    container.create(item("a", email="x@example.com"))
+    with pytest.raises(Conflict):
+        container.create(item("b", email="x@example.com"))
+    container.create(item("b", tenant="t2", email="x@example.com"))
+
+
+def test_every_write_changes_the_etag(make_container):
+    container = make_container()
+    etags = [container.create(item("a", n=0))["_etag"]]
+    etags.append(container.upsert(item("a", n=1))["_etag"])
+    etags.append(container.replace(item("a", n=2))["_etag"])
+    etags.append(container.patch("a", partition_key="t1", operations=[patch_incr("/n")])["_etag"])
+    assert len(set(etags)) == 4
+    assert container.read("a", partition_key="t1")["n"] == 3
+
+
+def test_stale_etag_is_refused_by_replace_patch_and_delete(make_container):
+    container = make_container()
+    stale = container.create(item("a", n=0))["_etag"]
+    fresh = container.replace(item("a", n=1))["_etag"]
+    with pytest.raises(PreconditionFailed):
+        container.replace(item("a", n=2), etag=stale)
+    with pytest.raises(PreconditionFailed):
+        container.patch("a", partition_key="t1", operations=[patch_set("/n", 9)], etag=stale)
+    with pytest.raises(PreconditionFailed):
+        container.delete("a", partition_key="t1", etag=stale)
+    assert container.read("a", partition_key="t1")["n"] == 1
+    fresh = container.replace(item("a", n=2), etag=fresh)["_etag"]
+    container.delete("a", partition_key="t1", etag=fresh)
+    with pytest.raises(NotFound):
+        container.read("a", partition_key="t1")
+
+
+def test_writes_to_a_missing_item_are_not_found(make_container):
+    container = make_container()
+    with pytest.raises(NotFound):
+        container.replace(item("nope"))
+    with pytest.raises(NotFound):
+        container.patch("nope", partition_key="t1", operations=[patch_set("/n", 1)])
+    with pytest.raises(NotFound):
+        container.delete("nope", partition_key="t1")
+
+
+def test_upsert_creates_then_replaces(make_container):
+    container = make_container()
+    container.upsert(item("a", n=1, old=True))
+    container.upsert(item("a", n=2))
+    assert {k: v for k, v in container.read("a", partition_key="t1").items() if not k.startswith("_")} == item(
+        "a", n=2
+    )
+
+
+def test_patch_sets_increments_and_removes(make_container):
+    container = make_container()
+    container.create(item("a", n=5, gone="x", meta={"kind": "pdf"}))
+    patched = container.patch(
+        "a",
+        partition_key="t1",
+        operations=[patch_incr("/n", 2), patch_set("/status", "ready"), patch_set("/meta/kind", "txt"),
+                    patch_remove("/gone")],
+    )
+    assert patched["n"] == 7
+    assert patched["status"] == "ready"
+    assert patched["meta"] == {"kind": "txt"}
+    assert "gone" not in patched
+    assert container.read("a", partition_key="t1") == patched
+
+
+def test_items_over_2_mb_are_refused(make_container):
+    container = make_container()
+    with pytest.raises(TooLarge):
+        container.create(item("big", blob=BIG))
+    container.create(item("a"))
+    with pytest.raises(TooLarge):
+        container.upsert(item("a", blob=BIG))
+    with pytest.raises(TooLarge):
+        container.replace(item("a", blob=BIG))
+    with pytest.raises(TooLarge):
+        container.patch("a", partition_key="t1", operations=[patch_set("/blob", BIG)])
+    with pytest.raises(NotFound):
+        container.read("big", partition_key="t1")
+
+
+# --- queries -------------------------------------------------------------------------------------
+def test_items_of_one_partition_are_invisible_from_another(make_container):
+    container = make_container(filter_fields=("kind",))
+    container.create(item("a", tenant="A", kind="x"))
+    container.create(item("b", tenant="B", kind="x"))
+    assert [i["id"] for i in container.query(Query(), partition_key="B").items] == ["b"]
+    assert container.count([q.eq("kind", "x")], partition_key="B") == 1
+    assert container.count([q.eq("kind", "x")], partition_key=None) == 2
+
+
+def test_paging_250_items_returns_each_exactly_once_in_order(make_container):
+    container = make_container(orderings=((("rank", "desc"),),))
+    for n in range(250):
+        container.create(item(f"i{n:03}", rank=n % 7))
+    items, pages = walk(container, Query(order_by=(("rank", "desc"),), limit=30), "t1")
+    expected = sorted((f"i{n:03}" for n in range(250)), key=lambda i: (-(int(i[1:]) % 7), i))
+    assert [i["id"] for i in items] == expected
+    assert pages == 9
+
+
+def test_paging_is_stable_under_concurrent_inserts(make_container):
+    container = make_container(orderings=((("rank", "asc"),),))
+    for n in range(0, 100, 2):
+        container.create(item(f"i{n:03}", rank=n))
+    seen, token, inserted = [], None, 1
+    while True:
+        page = container.query(Query(order_by=(("rank", "asc"),), limit=7, continuation=token), partition_key="t1")
+        seen += [i["id"] for i in page.items]
+        # Insert on both sides of the page boundary while the walk is under way.
+        container.create(item(f"i{inserted:03}", rank=inserted))
+        inserted += 2
+        token = page.continuation
+        if token is None:
+            break
+    originals = [f"i{n:03}" for n in range(0, 100, 2)]
+    assert [i for i in seen if i in originals] == originals
+    assert len(seen) == len(set(seen))
+
+
+FIXTURE_ITEMS = [
+    item("a", status="ready", n=1, name="alpha", tags=["red", "blue"], meta={"kind": "pdf"}, created="2026-01-03"),
+    item("b", status="failed", n=2, name="beta", tags=["blue"], meta={"kind": "txt"}, created="2026-01-01"),
+    item("c", status="ready", n=3, name="alpine", tags=[], meta={"kind": "pdf"}, created="2026-01-02"),
+    item("d", status="pending", n=4, name="delta", tags=["red"], meta={"kind": "pdf"}, created="2026-01-01"),
+    item("e", status="ready", n=5, name="echo", tags=["green"], meta={"kind": "md"}, created="2026-01-03"),
+    item("z", tenant="t2", status="ready", n=1, name="alpha", tags=["red"], meta={"kind": "pdf"}, created="2026-01-01"),
+]
+
+
+@pytest.fixture
+def filled(make_container):
+    container = make_container(
+        filter_fields=("status", "n", "name", "tags", "meta.kind", "created"),
+        orderings=((("status", "asc"), ("n", "desc")), (("created", "desc"), ("name", "asc"))),
+    )
+    for it in FIXTURE_ITEMS:
+        container.create(dict(it))
+    return container
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ([q.eq("status", "ready")], ["a", "c", "e"]),
+        ([q.ne("status", "ready")], ["b", "d"]),
+        ([q.in_("status", ["failed", "pending"])], ["b", "d"]),
+        ([q.gte("n", 2), q.lt("n", 5)], ["b", "c", "d"]),
+        ([q.gt("n", 2), q.lte("n", 4)], ["c", "d"]),
+        ([q.startswith("name", "alp")], ["a", "c"]),
+        ([q.array_contains("tags", "red")], ["a", "d"]),
+        ([q.eq("meta.kind", "pdf"), q.eq("status", "ready")], ["a", "c"]),
+        ([q.eq("id", "b")], ["b"]),
+        ([q.eq("status", "nope")], []),
+    ],
+)
+def test_filters(filled, filters, expected):
+    page = filled.query(Query(filters=tuple(filters)), partition_key="t1")
+    assert [i["id"] for i in page.items] == expected
+    assert filled.count(filters, partition_key="t1") == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("order_by", "expected"),
+    [
+        ((("status", "asc"), ("n", "desc")), ["b", "d", "e", "c", "a"]),
+        ((("status", "desc"), ("n", "asc")), ["a", "c", "e", "d", "b"]),
+        ((("created", "desc"), ("name", "asc")), ["a", "e", "c", "b", "d"]),
+    ],
+)
+def test_two_field_ordering_pages_the_same_as_one_page(filled, order_by, expected):
+    one_page = filled.query(Query(order_by=order_by, limit=100), partition_key="t1")
+    assert [i["id"] for i in one_page.items] == expected
+    paged, _ = walk(filled, Query(order_by=order_by, limit=2), "t1")
+    assert [i["id"] for i in paged] == expected
+
+
+def test_cross_partition_query_is_explicit_and_ordered(filled):
+    items, _ = walk(filled, Query(filters=(q.eq("name", "alpha"),), order_by=(("created", "desc"), ("name", "asc")),
+                                  limit=1), None)
+    assert [(i["tenant"], i["id"]) for i in items] == [("t1", "a"), ("t2", "z")]
+
+
+def test_queries_outside_the_declaration_are_refused(filled):
+    with pytest.raises(InvalidQuery):
+        filled.query(Query(filters=(q.eq("undeclared", 1),)), partition_key="t1")
+    with pytest.raises(InvalidQuery):
+        filled.query(Query(order_by=(("n", "asc"),)), partition_key="t1")
+    with pytest.raises(InvalidQuery):
+        filled.query(Query(continuation="not-a-token"), partition_key="t1")
+    token = filled.query(Query(limit=1), partition_key="t1").continuation
+    with pytest.raises(InvalidQuery):
+        filled.query(Query(filters=(q.eq("status", "ready"),), limit=1, continuation=token), partition_key="t1")
+
+
+# --- TTL -------------------------------------------------------------------------------------------
+def wait_until_gone(container, id_, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            container.read(id_, partition_key="t1")
+        except NotFound:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_items_expire_by_their_ttl_or_the_container_default(make_container):
+    per_item = make_container(default_ttl=-1, filter_fields=("kind",))
+    per_item.create(item("short", ttl=1, kind="k"))
+    per_item.create(item("forever", kind="k"))
+    default = make_container(default_ttl=1)
+    default.create(item("short"))
+    default.create(item("kept", ttl=-1))
+    assert per_item.read("short", partition_key="t1")["ttl"] == 1
+    assert wait_until_gone(per_item, "short")
+    assert wait_until_gone(default, "short")
+    assert [i["id"] for i in per_item.query(Query(), partition_key="t1").items] == ["forever"]
+    assert per_item.count([q.eq("kind", "k")], partition_key="t1") == 1
+    assert default.read("kept", partition_key="t1")["id"] == "kept"
+    # An expired id is free again.
+    per_item.create(item("short", kind="k"))
+
+
+def test_without_a_container_ttl_item_ttl_is_ignored(make_container):
+    container = make_container()
+    container.create(item("a", ttl=1))
+    time.sleep(2.5)  # nothing to await: the point is that nothing happens
+    assert container.read("a", partition_key="t1")["id"] == "a"
+
+
+# --- batch -----------------------------------------------------------------------------------------
+def test_batch_applies_every_operation(make_container):
+    container = make_container()
+    existing = container.create(item("old", n=1))
+    results = container.batch(
+        [batch_create(item("a")), batch_replace(item("old", n=2), etag=existing["_etag"]),
+         batch_patch("old", [patch_incr("/n")]), batch_create(item("b"))],
+        partition_key="t1",
+    )
+    assert [r["id"] for r in results] == ["a", "old", "old", "b"]
+    assert container.read("old", partition_key="t1")["n"] == 3
+    container.batch([batch_delete("a"), batch_delete("b")], partition_key="t1")
+    assert container.count(partition_key="t1") == 1
+
+
+@pytest.mark.parametrize("failing", ["duplicate_create", "stale_etag", "missing_delete"])
+def test_batch_is_atomic(make_container, failing):
+    container = make_container()
+    old = container.create(item("old", n=1))
+    container.replace(item("old", n=2))
+    bad = {
+        "duplicate_create": batch_create(item("a")),
+        "stale_etag": batch_replace(item("old", n=99), etag=old["_etag"]),
+        "missing_delete": batch_delete("nope"),
+    }[failing]
+    error = {"duplicate_create": Conflict, "stale_etag": PreconditionFailed, "missing_delete": NotFound}[failing]
+    with pytest.raises(error) as caught:
+        container.batch([batch_create(item("a")), batch_patch("old", [patch_incr("/n")]), bad], partition_key="t1")
+    assert caught.value.operation_index == 2
+    with pytest.raises(NotFound):
+        container.read("a", partition_key="t1")
+    assert container.read("old", partition_key="t1")["n"] == 2
+
+
+# --- concurrency -----------------------------------------------------------------------------------
+def test_two_processes_incrementing_with_etag_retry_lose_no_update(make_container, backend):
+    container = make_container()
+    container.create(item("counter", n=0))
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        args = (*backend, container.spec, "counter", 40)
+        retries = pool.starmap(increment_with_etag_retry, [args, args])
+    assert container.read("counter", partition_key="t1")["n"] == 80
+    print(f"etag retries: {retries}")
+
+
+# --- declaration and counting ----------------------------------------------------------------------
+def test_init_is_idempotent_and_refuses_a_changed_partition_key(store_under_test):
+    spec = ContainerSpec(name=f"c{uuid.uuid4().hex[:12]}", partition_key="/tenant")
+    assert [r.outcome for r in store_under_test.init([spec])] == ["created"]
+    assert [r.outcome for r in store_under_test.init([spec])] == ["exists"]
+    with pytest.raises(StoreMismatch):
+        store_under_test.init([ContainerSpec(name=spec.name, partition_key="/other")])
+
+
+def test_calls_are_counted_exactly(filled):
+    with count_store_calls() as calls:
+        filled.read("a", partition_key="t1")
+        filled.query(Query(limit=2), partition_key="t1")
+        filled.count(partition_key="t1")
+        filled.patch("a", partition_key="t1", operations=[patch_incr("/n")])
+    assert calls.calls == 4
+    assert dict(calls.by_operation) == {"read": 1, "query": 1, "count": 1, "patch": 1}
