@@ -3,6 +3,7 @@
 Readiness checks run in parallel, each bounded by READINESS_TIMEOUT_SECONDS; an app adds its
 dependency by adding a `(name, callable)` to READINESS_CHECKS."""
 
+import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -37,7 +38,10 @@ def _timed(check):
 
 def readiness_run() -> dict[str, dict]:
     timeout = settings.READINESS_TIMEOUT_SECONDS
-    futures = {name: _executor.submit(_timed, check) for name, check in READINESS_CHECKS}
+    # Each check runs in a copy of this request's context, so its store calls count for it.
+    futures = {
+        name: _executor.submit(contextvars.copy_context().run, _timed, check) for name, check in READINESS_CHECKS
+    }
     deadline = time.monotonic() + timeout
     results = {}
     for name, future in futures.items():

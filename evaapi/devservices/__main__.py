@@ -1,9 +1,11 @@
 """`python -m evaapi.devservices run` (make run) and `... test [pytest args]` (make test)."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -109,6 +111,21 @@ def command_test(pytest_args: list[str]) -> int:
         cosmos_process(log_path=log_dir / "cosmos.log"),
         azurite_process(log_path=log_dir / "azurite.log"),
     ]
+    # The suite's own embedded files (SQLite store, Django DB, media) live apart from `make run`'s.
+    var_dir = tempfile.mkdtemp(prefix="evaapi-test-")
+    try:
+        returncode = _run_pytest(services, pytest_args, var_dir)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+        survivors = _stop_all(services)
+    if survivors:
+        print(f"FAILED to stop: {[(s.name, s.pid) for s in survivors]}", file=sys.stderr)
+        return 1  # a leaked process fails the run whatever pytest said
+    print("test services stopped: " + ", ".join(f"{s.name} (pid {s.pid})" for s in services), flush=True)
+    return returncode
+
+
+def _run_pytest(services: list[ManagedProcess], pytest_args: list[str], var_dir: str) -> int:
     pytest = None
     try:
         for service in services:
@@ -124,7 +141,7 @@ def command_test(pytest_args: list[str]) -> int:
         pytest = subprocess.Popen(
             [sys.executable, "-m", "pytest", *pytest_args],
             cwd=PROJECT_DIR,
-            env={**os.environ, **env, "EVA_ENV": "test"},
+            env={**os.environ, **env, "EVA_ENV": "test", "EVA_VAR_DIR": var_dir},
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         return pytest.wait()
@@ -136,12 +153,6 @@ def command_test(pytest_args: list[str]) -> int:
     except ServiceFailed as exc:
         print(f"make test could not start its services: {exc}", file=sys.stderr)
         return 1
-    finally:
-        survivors = _stop_all(services)
-        if survivors:
-            print(f"FAILED to stop: {[(s.name, s.pid) for s in survivors]}", file=sys.stderr)
-            return 1  # noqa: B012 - a leaked process fails the run whatever pytest said
-        print("test services stopped: " + ", ".join(f"{s.name} (pid {s.pid})" for s in services), flush=True)
 
 
 def main(argv: list[str]) -> int:

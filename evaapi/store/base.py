@@ -212,6 +212,10 @@ class Store(ABC):
     def init(self, specs: list[ContainerSpec]) -> list[InitResult]:
         """Create the database and each container if missing; raise StoreMismatch on a difference."""
 
-    @abstractmethod
     def ping(self) -> None:
         """Raise if the store cannot be reached (for /health/ready)."""
+        store_calls_record("ping")
+        self._ping()
+
+    @abstractmethod
+    def _ping(self) -> None: ...

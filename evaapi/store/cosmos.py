@@ -259,7 +259,7 @@ class CosmosStore(Store):
             )
         return InitResult(spec.name, "exists")
 
-    def ping(self):
+    def _ping(self):
         try:
             self.database.read()
         except _SDK_ERRORS as exc:

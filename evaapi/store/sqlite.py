@@ -349,6 +349,6 @@ class SqliteStore(Store):
                 f'CREATE UNIQUE INDEX IF NOT EXISTS "ux_{spec.name}__{"__".join(fields)}" ON {table} (pk, {exprs})'
             )
 
-    def ping(self):
+    def _ping(self):
         with self.reading() as (conn, _):
             conn.execute("SELECT 1").fetchone()
