@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 from django.core.exceptions import ImproperlyConfigured
 
 from evaapi import __version__
-from evaapi.env import env_bool, env_float, env_list, env_str, load_dotenv
+from evaapi.env import env_bool, env_float, env_int, env_list, env_str, load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "evaapi",
+    "evaapi.auth",
+    "corsheaders",
     "rest_framework",
     "django_rq",
     "channels",
@@ -62,7 +64,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so error and 429 responses carry CORS headers too; it answers preflights itself,
+    # before anything counts them against a rate limit.
+    "corsheaders.middleware.CorsMiddleware",
     "evaapi.http.middleware.RequestIdMiddleware",
+    "evaapi.http.middleware.RateLimitHeadersMiddleware",
     "evaapi.http.middleware.ErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -160,6 +166,32 @@ CHANNEL_LAYERS = {
     }
 }
 
+# --- Authentication (evaapi/auth) -----------------------------------------------------------
+# Server-side pepper of the keyed hash API keys are stored as. Changing it invalidates every key.
+API_KEY_PEPPER = env_str("API_KEY_PEPPER", SECRET_KEY)
+# Entra ID: tokens are accepted only when ENTRA_AUDIENCE is set.
+ENTRA_AUTHORITY = env_str("ENTRA_AUTHORITY", "https://login.microsoftonline.com/organizations/v2.0")
+ENTRA_JWKS_URL = env_str("ENTRA_JWKS_URL")
+ENTRA_AUDIENCE = env_str("ENTRA_AUDIENCE")
+ENTRA_ALLOWED_ISSUERS = env_list("ENTRA_ALLOWED_ISSUERS")
+ENTRA_ALLOWED_TENANT_IDS = env_list("ENTRA_ALLOWED_TENANT_IDS")
+ENTRA_LEEWAY_SECONDS = env_int("ENTRA_LEEWAY_SECONDS", 60)
+# Local login (Django users of a tenant) issues short-lived HS256 tokens.
+LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", EVA_ENV != "production")
+JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", SECRET_KEY)
+JWT_ACCESS_TOKEN_MINUTES = env_int("JWT_ACCESS_TOKEN_MINUTES", 15)
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# Rate limits per tenant tier: <tier>=<requests per minute>/<burst>, or <tier>=unlimited.
+RATE_LIMIT_TIERS = env_str("RATE_LIMIT_TIERS", "free=60/10,basic=600/50,pro=6000/200,enterprise=unlimited")
+# When Redis cannot be reached: open (let requests through, log it) or closed (answer 503).
+RATE_LIMIT_ON_REDIS_ERROR = env_str("RATE_LIMIT_ON_REDIS_ERROR", "open")
+if RATE_LIMIT_ON_REDIS_ERROR not in {"open", "closed"}:
+    raise ImproperlyConfigured("RATE_LIMIT_ON_REDIS_ERROR must be open or closed")
+# Peers (IPs or CIDRs) whose X-Forwarded-For is believed; everyone else's is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+AUDIT_LOG_TTL_DAYS = env_int("AUDIT_LOG_TTL_DAYS", 90)
+
 # --- Health ----------------------------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env_float("READINESS_TIMEOUT_SECONDS", 2.0)
 
@@ -169,7 +201,25 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_AUTHENTICATION_CLASSES": ["evaapi.auth.authentication.EvaAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "evaapi.auth.permissions.ScopePermission",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["evaapi.auth.throttling.TenantRateThrottle"],
 }
+
+# --- CORS ------------------------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_EXPOSE_HEADERS = [
+    "X-Request-ID",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+    "WWW-Authenticate",
+]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-api-key", "x-request-id", "if-match"]
 
 # --- Logging: one JSON object per line, each carrying the request id ------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -1,11 +1,12 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from evaapi import health
 
 urlpatterns = [
     path("health", health.health, name="health"),
     path("health/ready", health.health_ready, name="health-ready"),
+    path("api/v1/", include("evaapi.auth.api.urls")),
     path("admin/", admin.site.urls),
 ]
 

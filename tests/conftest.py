@@ -9,3 +9,25 @@ def pytest_configure(config):
             "The suite needs the local services its harness starts: run `make test` "
             "(or `.venv/bin/python -m evaapi.devservices test -- <pytest args>`)."
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _store_initialised():
+    """The configured store (SQLite in the suite's temporary var dir) with every container."""
+    from evaapi.store import container_specs, store
+
+    store().init(container_specs())
+
+
+@pytest.fixture
+def tenant():
+    from tests.factories import tenant_make
+
+    return tenant_make()
+
+
+@pytest.fixture
+def admin_client(tenant):
+    from tests.factories import api_key_make, client_for
+
+    return client_for(api_key_make(tenant))

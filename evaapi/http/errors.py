@@ -12,7 +12,9 @@ from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import exception_handler as drf_default_handler
 
+from evaapi.exceptions import ServiceError
 from evaapi.http.context import current_request_id
+from evaapi.store import InvalidQuery, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -62,16 +64,39 @@ def is_error_shaped(response) -> bool:
     return getattr(response, "is_error_shaped", False)
 
 
+def service_error_response(exc: Exception):
+    """The response for an error a service or the store raised, or None for anything else."""
+    if isinstance(exc, ServiceError):
+        return error_response(exc.status, code=exc.code, message=exc.message, details=exc.details,
+                              headers=exc.headers)
+    if isinstance(exc, InvalidQuery):
+        return error_response(400, code="invalid_query", message=str(exc))
+    if isinstance(exc, StoreError):
+        if exc.status >= 500:
+            logger.warning("store error: %s", exc)
+            return error_response(503, message="The data store is unavailable; try again shortly.")
+        return error_response(exc.status)
+    return None
+
+
 def drf_exception_handler(exc, context):
+    shaped = service_error_response(exc)
+    if shaped is not None:
+        return shaped
     response = drf_default_handler(exc, context)
     if response is None:
         # Not an API exception: let Django's 500 handling log it and answer in our shape.
         return None
     if isinstance(exc, drf_exceptions.ValidationError):
         code, message, details = "validation_error", "The request is not valid.", exc.detail
+    elif isinstance(exc, drf_exceptions.Throttled):
+        code, message, details = "rate_limited", "Too many requests; see Retry-After.", {"retry_after": exc.wait}
     else:
         detail = getattr(exc, "detail", None)
-        code = getattr(detail, "code", None) or code_for_status(response.status_code)
+        # One code per status across the project; for a 400, DRF's own (parse_error) says more.
+        code = code_for_status(response.status_code)
+        if response.status_code == 400:
+            code = getattr(detail, "code", None) or code
         message = str(detail) if detail else HTTPStatus(response.status_code).phrase
         details = {}
     response.data = error_body(response.status_code, code=code, message=message, details=details)

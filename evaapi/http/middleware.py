@@ -5,8 +5,15 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from evaapi.http.context import request_id_from_header, reset_request_id, set_request_id
-from evaapi.http.errors import error_response, is_error_shaped
+from evaapi.auth.client_ip import client_ip
+from evaapi.http.context import (
+    request_id_from_header,
+    reset_client_ip,
+    reset_request_id,
+    set_client_ip,
+    set_request_id,
+)
+from evaapi.http.errors import error_response, is_error_shaped, service_error_response
 from evaapi.store.metrics import count_store_calls
 
 logger = logging.getLogger("evaapi.request")
@@ -58,12 +65,15 @@ class HybridMiddleware:
 
 class RequestIdMiddleware(HybridMiddleware):
     """Gives every request an id (a well-formed incoming X-Request-ID is honoured), puts it in the
-    response and every log line, and writes one log line per request with its store calls."""
+    response and every log line, notes the client IP (for audit entries and limits), and writes
+    one log line per request with its store calls."""
 
     def before(self, request):
         request.request_id = request_id_from_header(request.headers.get("X-Request-ID"))
+        request.client_ip = client_ip(request)
         counting = count_store_calls()
-        return time.perf_counter(), set_request_id(request.request_id), counting, counting.__enter__()
+        tokens = (set_request_id(request.request_id), set_client_ip(request.client_ip))
+        return time.perf_counter(), tokens, counting, counting.__enter__()
 
     def after(self, request, response, state):
         started, _, _, calls = state
@@ -73,6 +83,7 @@ class RequestIdMiddleware(HybridMiddleware):
             extra={
                 "method": request.method,
                 "path": request.path,
+                "client_ip": request.client_ip,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "store_calls": calls.calls,
@@ -83,7 +94,8 @@ class RequestIdMiddleware(HybridMiddleware):
 
     def cleanup(self, state):
         state[2].__exit__(None, None, None)
-        reset_request_id(state[1])
+        reset_request_id(state[1][0])
+        reset_client_ip(state[1][1])
 
 
 class ErrorShapeMiddleware(HybridMiddleware):
@@ -102,5 +114,21 @@ class ErrorShapeMiddleware(HybridMiddleware):
     def process_exception(self, request, exception):
         if isinstance(exception, (Http404, PermissionDenied)):
             return None  # Django's handler404/handler403 answer these in our shape.
+        shaped = service_error_response(exception)
+        if shaped is not None:
+            return shaped
         logger.exception("unhandled exception", extra={"path": request.path})
         return error_response(500, message="An unexpected error occurred; it has been logged with this request id.")
+
+
+class RateLimitHeadersMiddleware(HybridMiddleware):
+    """X-RateLimit-Limit/Remaining/Reset on every response whose request was rate limited
+    (the limiter leaves its result on the request), 429s included."""
+
+    def after(self, request, response, state):
+        result = getattr(request, "rate_limit", None)
+        if result is not None:
+            response["X-RateLimit-Limit"] = str(result.limit)
+            response["X-RateLimit-Remaining"] = str(result.remaining)
+            response["X-RateLimit-Reset"] = str(result.reset_seconds)
+        return response

@@ -14,11 +14,21 @@ class StoreCalls:
     calls: int = 0
     request_charge: float = 0.0
     by_operation: Counter = field(default_factory=Counter)
+    parent: "StoreCalls | None" = field(default=None, repr=False)
 
     def record(self, operation: str, charge: float = 0.0) -> None:
-        self.calls += 1
-        self.request_charge += charge
-        self.by_operation[operation] += 1
+        scope = self
+        while scope is not None:
+            scope.calls += 1
+            scope.request_charge += charge
+            scope.by_operation[operation] += 1
+            scope = scope.parent
+
+    def charge(self, charge: float) -> None:
+        scope = self
+        while scope is not None:
+            scope.request_charge += charge
+            scope = scope.parent
 
 
 _current: contextvars.ContextVar[StoreCalls | None] = contextvars.ContextVar("store_calls", default=None)
@@ -34,13 +44,14 @@ def store_calls_charge(charge: float) -> None:
     """Adds request units to the call already recorded (the charge is known only afterwards)."""
     calls = _current.get()
     if calls is not None:
-        calls.request_charge += charge
+        calls.charge(charge)
 
 
 @contextmanager
 def count_store_calls():
-    """A fresh counter for the block. Nested scopes each count their own calls only."""
-    calls = StoreCalls()
+    """A fresh counter for the block. A call counts in every open scope, so a test's counter
+    around a request sees the calls the request's own counter logs."""
+    calls = StoreCalls(parent=_current.get())
     token = _current.set(calls)
     try:
         yield calls

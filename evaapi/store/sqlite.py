@@ -339,8 +339,10 @@ class SqliteStore(Store):
             expr = container._expr(name)
             conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__{name}" ON {table} (pk, {expr})')
         for ordering in spec.orderings:
-            exprs = [container._expr(name) for name, _ in spec.full_ordering(ordering)]
-            label = "__".join(name for name, _ in ordering)
+            # With the directions, so ORDER BY a DESC, id ASC (and its reverse) reads the index
+            # in order instead of sorting.
+            exprs = [f"{container._expr(name)} {direction.upper()}" for name, direction in spec.full_ordering(ordering)]
+            label = "__".join(f"{name}_{direction}" for name, direction in ordering)
             conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__o_{label}" ON {table} (pk, {", ".join(exprs)})')
             conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__x_{label}" ON {table} ({", ".join(exprs)})')
         for fields in spec.unique_keys:

@@ -1,0 +1,41 @@
+"""Errors services raise. The API layers (DRF, GraphQL) turn them into the one error shape
+with the status each carries; services never build HTTP responses."""
+
+
+class ServiceError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: dict | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+class InvalidInput(ServiceError):
+    status = 400
+    code = "validation_error"
+
+
+class NotAuthenticated(ServiceError):
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class ResourceNotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
