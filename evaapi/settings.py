@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "evaapi.auth",
     "corsheaders",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_rq",
     "channels",
     "spaces",
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "evaapi.http.middleware.RateLimitHeadersMiddleware",
     "evaapi.http.middleware.ErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # daphne serves no static files; WhiteNoise serves the admin's and the API docs' assets.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -136,7 +140,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Served straight from the installed apps: no collectstatic step in any deployment.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 
 # --- Document store (domain data; see evaapi/store) -------------------------------------------
@@ -207,6 +213,17 @@ REST_FRAMEWORK = {
         "evaapi.auth.permissions.ScopePermission",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["evaapi.auth.throttling.TenantRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "EVA API",
+    "DESCRIPTION": "Multi-tenant document Q&A: spaces, documents, queries, webhooks. "
+    "Errors: {\"error\": {\"code\", \"message\", \"details\"}, \"request_id\"}.",
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- CORS ------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from evaapi import health
 
@@ -7,6 +8,19 @@ urlpatterns = [
     path("health", health.health, name="health"),
     path("health/ready", health.health_ready, name="health-ready"),
     path("api/v1/", include("evaapi.auth.api.urls")),
+    # The API's description is public: no credentials, no rate limit.
+    path(
+        "openapi.json",
+        SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[], throttle_classes=[]),
+        name="openapi",
+    ),
+    path(
+        "docs",
+        SpectacularSwaggerView.as_view(
+            url_name="openapi", authentication_classes=[], permission_classes=[], throttle_classes=[]
+        ),
+        name="docs",
+    ),
     path("admin/", admin.site.urls),
 ]
 

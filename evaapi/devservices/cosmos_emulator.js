@@ -13,6 +13,18 @@
  * Python client (the key is not checked, but the SDK needs it to be valid base64):
  *   CosmosClient("http://HOST:PORT/", credential="<any key>", enable_endpoint_discovery=False)
  *
+ * TEST-ONLY fault injection (inert unless a test uses it; real Cosmos has no such endpoint):
+ *   POST   /_faults  {"status": 429, "count": 3, "retry_after_ms": 5, "match": "read"}
+ *   GET    /_faults  -> the current rule and how many faults it has injected so far
+ *   DELETE /_faults  -> no faults
+ * The next `count` document requests that match answer `status` (429 or 503) with the headers
+ * real Cosmos sends (429: x-ms-retry-after-ms + x-ms-substatus 3200; 503: x-ms-substatus
+ * 21008), then requests behave normally again. `match` is "read" (point read), "query"
+ * (query POST, including the SDK's query-plan request) or "any" (any request under .../docs:
+ * reads, writes, queries, batches). Optional "collection": only that container's requests;
+ * optional "substatus" overrides the default. Account, database, container and pkranges
+ * requests are never faulted. One rule at a time; a POST replaces it.
+ *
  * The package has several bugs that matter to us. node_modules stays untouched: we load the
  * package's handler modules, replace their `default` export (and patch a few prototypes), and
  * only THEN load lib/index.js. Its routes.js reads each handler's `.default` exactly once,
@@ -716,6 +728,81 @@ override("replace-collection", async (account, req, res, { dbId, collId }) => {
 });
 
 // ---------------------------------------------------------------------------
+// Fault injection (TEST-ONLY, see the file header). Wraps the server's request handler.
+// ---------------------------------------------------------------------------
+
+const FAULTS = {
+  429: { substatus: 3200, code: "TooManyRequests", message: "Request rate is large. More Request Units may be needed, so no changes were made. Please retry this request later." },
+  503: { substatus: 21008, code: "ServiceUnavailable", message: "Service is currently unavailable. Please retry this request later." }
+};
+const DOCS_URL = /^\/+dbs\/([^/]+)\/colls\/([^/]+)\/docs(\/[^/]+)?\/*$/;
+const FAULT_MATCHES = {
+  read: (req, hasId) => req.method === "GET" && hasId,
+  query: (req, hasId) =>
+    req.method === "POST" && !hasId &&
+    (/^true$/i.test(req.headers["x-ms-documentdb-isquery"] || "") ||
+      req.headers["content-type"] === "application/query+json"),
+  any: () => true
+};
+let faultRule = null; // { status, remaining, retryAfterMs, substatus, match, collection, injected }
+
+function sendJson(res, statusCode, body, headers = {}) {
+  res.writeHead(statusCode, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+async function faultControl(req, res) {
+  if (req.method === "DELETE") faultRule = null;
+  else if (req.method === "POST") {
+    const { value: spec, error } = await readBody(req);
+    const match = (spec && spec.match) || "any";
+    if (error || !isObject(spec) || !FAULTS[spec.status] || !FAULT_MATCHES[match]) {
+      return sendJson(res, 400, { message: error || 'expected {"status": 429|503, "count", "retry_after_ms", "match": "read"|"query"|"any"}' });
+    }
+    faultRule = {
+      status: spec.status,
+      remaining: Number.isInteger(spec.count) ? spec.count : 1,
+      retryAfterMs: Number.isInteger(spec.retry_after_ms) ? spec.retry_after_ms : 5,
+      substatus: Number.isInteger(spec.substatus) ? spec.substatus : FAULTS[spec.status].substatus,
+      match,
+      collection: spec.collection || null,
+      injected: 0
+    };
+  } else if (req.method !== "GET") return sendJson(res, 405, { message: "GET, POST or DELETE" });
+  return sendJson(res, 200, { fault: faultRule });
+}
+
+/** Answer the request with the active fault if it matches; true when it did. */
+function injectFault(req, res) {
+  const docs = faultRule && faultRule.remaining > 0 && DOCS_URL.exec(req.url.split("?")[0]);
+  if (!docs) return false;
+  if (faultRule.collection && decodeURIComponent(docs[2]) !== faultRule.collection) return false;
+  if (!FAULT_MATCHES[faultRule.match](req, Boolean(docs[3]))) return false;
+  faultRule.remaining -= 1;
+  faultRule.injected += 1;
+  const { code, message } = FAULTS[faultRule.status];
+  const headers = {
+    "x-ms-substatus": String(faultRule.substatus),
+    "x-ms-activity-id": require("crypto").randomUUID(),
+    "x-ms-request-charge": "0"
+  };
+  if (faultRule.status === 429) headers["x-ms-retry-after-ms"] = String(faultRule.retryAfterMs);
+  req.resume(); // discard any request body, keep the connection usable
+  sendJson(res, faultRule.status, { code, message }, headers);
+  return true;
+}
+
+function installFaultInjection(server) {
+  const handlers = server.listeners("request");
+  server.removeAllListeners("request");
+  server.on("request", (req, res) => {
+    if (req.url.split("?")[0] === "/_faults") return void faultControl(req, res);
+    if (injectFault(req, res)) return;
+    handlers.forEach(handler => handler.call(server, req, res));
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Server
 // ---------------------------------------------------------------------------
 
@@ -752,6 +839,7 @@ function main() {
   // keepAlive: the stock default answers `connection: close`, costing a TCP handshake per call.
   const server = createHttpServer({ keepAlive: true });
   server.keepAliveTimeout = 65000; // outlive typical client pool idle times
+  installFaultInjection(server);
 
   if (process.env.COSMOS_EMULATOR_LOG) {
     server.prependListener("request", (req, res) => {

@@ -15,8 +15,8 @@ ENDPOINTS = [
     ("delete", "/api/v1/auth/api-keys/{key_id}", "admin", None),
     ("get", "/api/v1/audit-logs", "audit:read", None),
 ]
-# Open on purpose: health, and login (which is how one gets credentials).
-PUBLIC = {"health", "health/ready", "api/v1/auth/login"}
+# Open on purpose: health, the API's description, and login (which is how one gets credentials).
+PUBLIC = {"health", "health/ready", "openapi.json", "docs", "api/v1/auth/login"}
 
 
 def _routes(resolver, prefix=""):

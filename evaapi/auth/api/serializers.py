@@ -19,6 +19,12 @@ class ApiKeyCreateInput(serializers.Serializer):
                                                 default=None)
 
 
+class LoginOutput(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="seconds")
+
+
 class ApiKeyOutput(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
@@ -31,6 +37,10 @@ class ApiKeyOutput(serializers.Serializer):
     last_used_at = serializers.CharField(allow_null=True)
     rate_limit_per_minute = serializers.IntegerField(allow_null=True)
     rate_limit_burst = serializers.IntegerField(allow_null=True)
+
+
+class ApiKeyCreatedOutput(ApiKeyOutput):
+    key = serializers.CharField(help_text="The secret key. Shown in this response only.")
 
 
 class AuditLogListInput(PageInput):

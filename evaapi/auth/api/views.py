@@ -1,18 +1,28 @@
 """Thin views: parse input, call one service or selector, shape output."""
 
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evaapi.auth import scopes, selectors, services
 from evaapi.auth.api.pagination import PageInput, page_body
 from evaapi.auth.api.serializers import (
+    ApiKeyCreatedOutput,
     ApiKeyCreateInput,
     ApiKeyOutput,
     AuditEntryOutput,
     AuditLogListInput,
     LoginInput,
+    LoginOutput,
 )
+from evaapi.http.schema import error_responses
+
+
+def _page_of(name: str, item_serializer):
+    return inline_serializer(
+        name, {"items": item_serializer(many=True), "continuation": serializers.CharField(allow_null=True)}
+    )
 
 
 def _valid(serializer_class, data) -> dict:
@@ -26,6 +36,8 @@ class LoginApi(APIView):
     permission_classes = []
     throttle_classes = []  # failed logins have their own limit, per username and per client IP
 
+    @extend_schema(request=LoginInput, responses={200: LoginOutput, **error_responses(400, 401, 404, 429)},
+                   auth=[], tags=["auth"], operation_id="auth_login")
     def post(self, request):
         data = _valid(LoginInput, request.data)
         token, lifetime = services.login_token_issue(username=data["username"], password=data["password"])
@@ -35,6 +47,8 @@ class LoginApi(APIView):
 class ApiKeyListCreateApi(APIView):
     required_scopes = {"GET": scopes.ADMIN, "POST": scopes.ADMIN}
 
+    @extend_schema(parameters=[PageInput], responses={200: _page_of("ApiKeyPage", ApiKeyOutput),
+                   **error_responses(400, 401, 403, 429)}, tags=["auth"], operation_id="api_key_list")
     def get(self, request):
         page = _valid(PageInput, request.query_params)
         keys, continuation = selectors.api_key_list(
@@ -42,6 +56,8 @@ class ApiKeyListCreateApi(APIView):
         )
         return Response(page_body(keys, continuation, ApiKeyOutput))
 
+    @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput,
+                   **error_responses(400, 401, 403, 429)}, tags=["auth"], operation_id="api_key_create")
     def post(self, request):
         data = _valid(ApiKeyCreateInput, request.data)
         key, secret = services.api_key_create(
@@ -60,9 +76,13 @@ class ApiKeyListCreateApi(APIView):
 class ApiKeyDetailApi(APIView):
     required_scopes = {"GET": scopes.ADMIN, "DELETE": scopes.ADMIN}
 
+    @extend_schema(responses={200: ApiKeyOutput, **error_responses(401, 403, 404, 429)}, tags=["auth"],
+                   operation_id="api_key_get")
     def get(self, request, key_id: str):
         return Response(ApiKeyOutput(selectors.api_key_get(tenant=request.user.tenant, key_id=key_id)).data)
 
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404, 429)}, tags=["auth"],
+                   operation_id="api_key_revoke")
     def delete(self, request, key_id: str):
         services.api_key_revoke(tenant=request.user.tenant, actor=request.user.actor, key_id=key_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -71,6 +91,8 @@ class ApiKeyDetailApi(APIView):
 class AuditLogListApi(APIView):
     required_scopes = {"GET": scopes.AUDIT_READ}
 
+    @extend_schema(parameters=[AuditLogListInput], responses={200: _page_of("AuditEntryPage", AuditEntryOutput),
+                   **error_responses(400, 401, 403, 429)}, tags=["audit"], operation_id="audit_log_list")
     def get(self, request):
         data = _valid(AuditLogListInput, request.query_params)
         filters = {name: data[name] for name in ("actor", "action", "resource_type", "resource_id") if name in data}
