@@ -8,6 +8,7 @@ Every error response of the project (DRF views, plain Django views, Django's own
 import logging
 from http import HTTPStatus
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import exception_handler as drf_default_handler
@@ -69,6 +70,8 @@ def service_error_response(exc: Exception):
     if isinstance(exc, ServiceError):
         return error_response(exc.status, code=exc.code, message=exc.message, details=exc.details,
                               headers=exc.headers)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, message="The request body is too large.")
     if isinstance(exc, InvalidQuery):
         return error_response(400, code="invalid_query", message=str(exc))
     if isinstance(exc, StoreError):

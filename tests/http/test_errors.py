@@ -88,3 +88,12 @@ def test_json_formatter_writes_one_object_with_the_request_id():
     assert json.loads(line) | {"time": None} == {
         "time": None, "level": "INFO", "logger": "x", "message": "hello", "request_id": "req-12345678"
     }
+
+
+def test_an_oversized_body_is_413(client):
+    body = '{"name": "' + "x" * 3_000_000 + '"}'
+    assert_error_shape(client.post("/echo", body, content_type="application/json"), 413, "payload_too_large")
+
+
+def test_a_json_array_where_an_object_belongs_is_400(client):
+    assert_error_shape(client.post("/echo", "[1, 2]", content_type="application/json"), 400, "validation_error")
