@@ -6,6 +6,7 @@ transactions cannot deadlock, and a busy timeout queues writers instead of faili
 Each thread gets its own connection (sqlite3 connections are not shared across threads)."""
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -17,6 +18,8 @@ from evaapi.store.base import BatchOp, Container, InitResult, PatchOp, Store, St
 from evaapi.store.errors import Conflict, NotFound, PreconditionFailed, StoreError, StoreUnavailable
 from evaapi.store.query import Filter, Keyset, page_from_rows
 from evaapi.store.registry import ContainerSpec
+
+logger = logging.getLogger(__name__)
 
 PURGE_INTERVAL_SECONDS = 60.0
 BUSY_TIMEOUT_MS = 10_000
@@ -35,7 +38,6 @@ class SqliteContainer(Container):
         super().__init__(spec)
         self.store = store
         self.table = _table(spec.name)
-        self._last_purge = 0.0
 
     # --- SQL pieces -------------------------------------------------------------------------
     def _expr(self, name: str) -> str:
@@ -156,15 +158,14 @@ class SqliteContainer(Container):
         if conn.execute(sql, params).rowcount == 0:
             self._raise_missing_or_stale(conn, id_, pk, now)
 
-    def _maybe_purge(self, conn, now: float) -> None:
-        if self.spec.default_ttl is not None and now - self._last_purge > PURGE_INTERVAL_SECONDS:
-            self._last_purge = now
-            conn.execute(f"DELETE FROM {self.table} WHERE expires <= ?", (now,))
+    def purge_expired(self) -> int:
+        """Deletes expired rows (reads already skip them); returns how many."""
+        with self.store.transaction() as (conn, now):
+            return conn.execute(f"DELETE FROM {self.table} WHERE expires <= ?", (now,)).rowcount
 
     # --- backend interface ------------------------------------------------------------------
     def _create(self, item):
         with self.store.transaction() as (conn, now):
-            self._maybe_purge(conn, now)
             return self._write_row(conn, item, now, mode="create")
 
     def _read(self, id, partition_key):
@@ -173,7 +174,6 @@ class SqliteContainer(Container):
 
     def _upsert(self, item):
         with self.store.transaction() as (conn, now):
-            self._maybe_purge(conn, now)
             return self._write_row(conn, item, now, mode="upsert")
 
     def _replace(self, item, etag):
@@ -261,10 +261,13 @@ def patch_apply(item: dict, op: PatchOp) -> None:
 class SqliteStore(Store):
     backend = "sqlite"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, purge_interval: float = PURGE_INTERVAL_SECONDS):
         super().__init__()
         self.path = self.location = str(path)
         self._local = threading.local()
+        self._purge_interval = purge_interval
+        self._purger: threading.Thread | None = None
+        self._purger_lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -302,7 +305,30 @@ class SqliteStore(Store):
             raise StoreUnavailable(f"sqlite store: {exc}") from exc
 
     def _container(self, spec):
+        if spec.default_ttl is not None:
+            self._purger_start()
         return SqliteContainer(spec, self)
+
+    def _purger_start(self) -> None:
+        """One daemon thread per process deletes expired rows of the TTL containers in use, so
+        expired items do not pile up in the file. Started lazily: after a fork (rq's work
+        horse) the child starts its own when it needs one."""
+        with self._purger_lock:
+            if self._purger is not None and self._purger.is_alive():
+                return
+            self._purger = threading.Thread(target=self._purge_loop, name="sqlite-ttl-purge", daemon=True)
+            self._purger.start()
+
+    def _purge_loop(self) -> None:
+        while True:
+            time.sleep(self._purge_interval)
+            for container in list(self._containers.values()):
+                if container.spec.default_ttl is None:
+                    continue
+                try:
+                    container.purge_expired()
+                except (StoreError, sqlite3.Error):
+                    logger.warning("TTL purge of %s failed; will retry", container.spec.name, exc_info=True)
 
     def init(self, specs):
         results = []
