@@ -30,6 +30,7 @@
  * only THEN load lib/index.js. Its routes.js reads each handler's `.default` exactly once,
  * when it builds the routing table, so it picks up our versions.
  */
+const { randomUUID } = require("crypto");
 const path = require("path");
 
 const SERVER_LIB = path.join(
@@ -732,8 +733,16 @@ override("replace-collection", async (account, req, res, { dbId, collId }) => {
 // ---------------------------------------------------------------------------
 
 const FAULTS = {
-  429: { substatus: 3200, code: "TooManyRequests", message: "Request rate is large. More Request Units may be needed, so no changes were made. Please retry this request later." },
-  503: { substatus: 21008, code: "ServiceUnavailable", message: "Service is currently unavailable. Please retry this request later." }
+  429: {
+    substatus: 3200, // RU budget exceeded
+    code: "TooManyRequests",
+    message: "Request rate is large. More Request Units may be needed, so no changes were made."
+  },
+  503: {
+    substatus: 21008, // server-generated 503 (>= 21001: transient service condition)
+    code: "ServiceUnavailable",
+    message: "Service is currently unavailable. Please retry this request later."
+  }
 };
 const DOCS_URL = /^\/+dbs\/([^/]+)\/colls\/([^/]+)\/docs(\/[^/]+)?\/*$/;
 const FAULT_MATCHES = {
@@ -744,7 +753,7 @@ const FAULT_MATCHES = {
       req.headers["content-type"] === "application/query+json"),
   any: () => true
 };
-let faultRule = null; // { status, remaining, retryAfterMs, substatus, match, collection, injected }
+let faultRule = null; // { status, remaining, retry_after_ms, substatus, match, collection, injected }
 
 function sendJson(res, statusCode, body, headers = {}) {
   res.writeHead(statusCode, { "content-type": "application/json", ...headers });
@@ -757,12 +766,13 @@ async function faultControl(req, res) {
     const { value: spec, error } = await readBody(req);
     const match = (spec && spec.match) || "any";
     if (error || !isObject(spec) || !FAULTS[spec.status] || !FAULT_MATCHES[match]) {
-      return sendJson(res, 400, { message: error || 'expected {"status": 429|503, "count", "retry_after_ms", "match": "read"|"query"|"any"}' });
+      const usage = 'expected {"status": 429|503, "count", "retry_after_ms", "match": "read"|"query"|"any"}';
+      return sendJson(res, 400, { message: error || usage });
     }
     faultRule = {
       status: spec.status,
       remaining: Number.isInteger(spec.count) ? spec.count : 1,
-      retryAfterMs: Number.isInteger(spec.retry_after_ms) ? spec.retry_after_ms : 5,
+      retry_after_ms: Number.isInteger(spec.retry_after_ms) ? spec.retry_after_ms : 5,
       substatus: Number.isInteger(spec.substatus) ? spec.substatus : FAULTS[spec.status].substatus,
       match,
       collection: spec.collection || null,
@@ -783,10 +793,10 @@ function injectFault(req, res) {
   const { code, message } = FAULTS[faultRule.status];
   const headers = {
     "x-ms-substatus": String(faultRule.substatus),
-    "x-ms-activity-id": require("crypto").randomUUID(),
+    "x-ms-activity-id": randomUUID(),
     "x-ms-request-charge": "0"
   };
-  if (faultRule.status === 429) headers["x-ms-retry-after-ms"] = String(faultRule.retryAfterMs);
+  if (faultRule.status === 429) headers["x-ms-retry-after-ms"] = String(faultRule.retry_after_ms);
   req.resume(); // discard any request body, keep the connection usable
   sendJson(res, faultRule.status, { code, message }, headers);
   return true;
