@@ -22,6 +22,11 @@ class NotAuthenticated(ServiceError):
     status = 401
     code = "unauthenticated"
 
+    def __init__(self, message: str, **kwargs):
+        # Every 401 says how to authenticate (RFC 9110).
+        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="evaapi"'})
+        super().__init__(message, **kwargs)
+
 
 class Forbidden(ServiceError):
     status = 403

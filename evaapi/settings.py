@@ -42,6 +42,11 @@ def _check_production() -> None:
 
 if EVA_ENV == "production":
     _check_production()
+    # TLS ends at the load balancer or ingress; cookies (admin sessions) are sent over HTTPS only.
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# Origins the admin's login form may be posted from, e.g. https://eva.example.com
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "daphne",

@@ -48,6 +48,7 @@ def test_wrong_password_is_401_and_audited(member):
     tenant, user = member
     response = login(user.username, "wrong")
     assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="evaapi"'
     entries, _ = audit_log_list(tenant=tenant, filters={"action": "auth.login"}, limit=10, continuation=None)
     assert [e.outcome for e in entries] == ["failure"]
     assert entries[0].client_ip == "127.0.0.1"
