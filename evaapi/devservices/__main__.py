@@ -81,7 +81,7 @@ def command_run() -> int:
         processes.append(worker)
         daphne.wait_until_listening(timeout=60)
         base = f"http://127.0.0.1:{http_port}"
-        urls = "".join(f"  {base}{path}\n" for path in ("/health", "/health/ready", "/admin/"))
+        urls = "".join(f"  {base}{path}\n" for path in ("/health", "/health/ready", "/docs", "/admin/"))
         print(f"\nEVA API is running (Ctrl-C stops everything):\n{urls}", flush=True)
         while True:
             for process in processes:
