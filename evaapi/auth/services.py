@@ -18,6 +18,7 @@ from evaapi.auth import repositories
 from evaapi.auth.domain import ApiKey, AuditEntry, Principal, Tenant, TenantStatus, TenantTier, iso, utc_now
 from evaapi.auth.models import TenantMembership
 from evaapi.auth.scopes import ALL_SCOPES
+from evaapi.auth.selectors import api_key_get
 from evaapi.exceptions import Forbidden, InvalidInput, NotAuthenticated, RateLimited, ResourceNotFound
 from evaapi.http.context import current_client_ip, current_request_id
 from evaapi.redis import redis_client
@@ -123,12 +124,7 @@ def api_key_create(
 
 
 def api_key_revoke(*, tenant: Tenant, actor: str, key_id: str) -> ApiKey:
-    try:
-        key = repositories.api_key_read(key_id)
-    except NotFound:
-        key = None
-    if key is None or key.tenant_id != tenant.id:
-        raise ResourceNotFound("No such API key.")
+    key = api_key_get(tenant=tenant, key_id=key_id)
     if key.revoked_at is None:
         key = repositories.api_key_set(key_id, revoked_at=iso(utc_now()))
     audit_record(tenant_id=tenant.id, actor=actor, action="api_key.revoke", resource_type="api_key",
