@@ -137,7 +137,7 @@ def main() -> None:
                     container.create(item(OTHER, i))
             # The raw SDK: a client of its own, built as CosmosStore builds it, outside the timing.
             raw = (
-                CosmosClient(endpoint, credential=COSMOS_EMULATOR_KEY, enable_endpoint_discovery=False)
+                CosmosClient(endpoint, credential=COSMOS_EMULATOR_KEY)
                 .get_database_client("bench")
                 .get_container_client(SPEC.name)
             )

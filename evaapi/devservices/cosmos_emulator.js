@@ -11,7 +11,7 @@
  * and exits cleanly on SIGTERM / SIGINT. Set COSMOS_EMULATOR_LOG=1 to log requests to stderr.
  *
  * Python client (the key is not checked, but the SDK needs it to be valid base64):
- *   CosmosClient("http://HOST:PORT/", credential="<any key>", enable_endpoint_discovery=False)
+ *   CosmosClient("http://HOST:PORT/", credential="<any key>")
  *
  * TEST-ONLY fault injection (inert unless a test uses it; real Cosmos has no such endpoint):
  *   POST   /_faults  {"status": 429, "count": 3, "retry_after_ms": 5, "match": "read"}

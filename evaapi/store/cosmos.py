@@ -209,10 +209,8 @@ class CosmosStore(Store):
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-        # A plain-http endpoint is the local emulator: it has one address, nothing to discover.
-        discovery = not endpoint.startswith("http://")
         try:
-            self.client = CosmosClient(endpoint, credential=credential, enable_endpoint_discovery=discovery)
+            self.client = CosmosClient(endpoint, credential=credential)
         except _SDK_ERRORS as exc:
             raise _error(exc) from exc
         self.database_name = database
