@@ -1,6 +1,8 @@
 """Every endpoint that exists: 401 without credentials, 403 without its scope, 404 for another
 tenant's resource. The first test keeps the table complete."""
 
+import uuid
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -80,3 +82,17 @@ def test_another_tenants_resource_is_404(tenant, method, path, scope, body):
     assert response.json()["error"]["code"] == "not_found"
     # ... and it is untouched: the other tenant's key still works.
     assert client_for(theirs).get("/api/v1/audit-logs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope", "body"), [e for e in ENDPOINTS if e[0] in {"post", "put", "patch", "delete"}]
+)
+@pytest.mark.django_db
+def test_every_successful_write_is_audited_with_its_request_id(tenant, method, path, scope, body):
+    own = api_key_make(tenant)
+    client = client_for(api_key_make(tenant))
+    response = getattr(client, method)(path.format(key_id=_key_id(own)), body, format="json",
+                                       HTTP_X_REQUEST_ID=f"write-{method}-{uuid.uuid4().hex[:8]}")
+    assert response.status_code < 300
+    entries = client.get("/api/v1/audit-logs").json()["items"]
+    assert response["X-Request-ID"] in [e["request_id"] for e in entries]
