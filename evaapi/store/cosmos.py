@@ -60,6 +60,11 @@ def _match(etag: str | None) -> dict:
     return {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
 
 
+def _ref(name: str) -> str:
+    """A field in Cosmos SQL. Brackets, because a field may be named like a keyword (value, order, top)."""
+    return "c" + "".join(f'["{part}"]' for part in name.split("."))
+
+
 def _path(name: str) -> str:
     return "/" + name.replace(".", "/")
 
@@ -124,9 +129,9 @@ class CosmosContainer(Container):
         if partition_key is not None:
             # Sent as the request's partition key too; in the text as well, so the query means
             # the same wherever it runs.
-            clauses.append(f"c.{self.spec.partition_field} = {params.add(partition_key)}")
+            clauses.append(f"{_ref(self.spec.partition_field)} = {params.add(partition_key)}")
         for flt in filters:
-            field = f"c.{flt.field}"
+            field = _ref(flt.field)
             if flt.op == "in":
                 clauses.append(f"{field} IN ({', '.join(params.add(v) for v in flt.value)})")
             elif flt.op == "startswith":
@@ -141,8 +146,8 @@ class CosmosContainer(Container):
         """Items strictly after the last one returned, in the query's ordering."""
         alternatives = []
         for i, (name, direction) in enumerate(keyset.ordering):
-            parts = [f"c.{prev} = {params.add(keyset.after[j])}" for j, (prev, _) in enumerate(keyset.ordering[:i])]
-            parts.append(f"c.{name} {'>' if direction == 'asc' else '<'} {params.add(keyset.after[i])}")
+            parts = [f"{_ref(prev)} = {params.add(keyset.after[j])}" for j, (prev, _) in enumerate(keyset.ordering[:i])]
+            parts.append(f"{_ref(name)} {'>' if direction == 'asc' else '<'} {params.add(keyset.after[i])}")
             alternatives.append("(" + " AND ".join(parts) + ")")
         return "(" + " OR ".join(alternatives) + ")"
 
@@ -166,7 +171,7 @@ class CosmosContainer(Container):
             clauses.append(self._after(keyset, params))
         top = params.add(keyset.limit + 1)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        order = ", ".join(f"c.{name} {direction.upper()}" for name, direction in keyset.ordering)
+        order = ", ".join(f"{_ref(name)} {direction.upper()}" for name, direction in keyset.ordering)
         rows = self._run(f"SELECT TOP {top} * FROM c{where} ORDER BY {order}", params, partition_key, keyset.limit + 1)
         return page_from_rows(keyset, [_clean(row) for row in rows])
 

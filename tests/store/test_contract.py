@@ -377,3 +377,15 @@ def test_calls_are_counted_exactly(filled):
         filled.patch("a", partition_key="t1", operations=[patch_incr("/n")])
     assert calls.calls == 4
     assert dict(calls.by_operation) == {"read": 1, "query": 1, "count": 1, "patch": 1}
+
+
+def test_fields_named_like_sql_keywords_work(make_container):
+    container = make_container(filter_fields=("value", "select.from"), orderings=((("order", "desc"),),))
+    for n in range(4):
+        container.create(item(f"k{n}", value=n % 2, order=n, select={"from": "x" if n < 2 else "y"}))
+    page = container.query(
+        Query(filters=(q.eq("value", 1), q.eq("select.from", "x")), order_by=(("order", "desc"),)), partition_key="t1"
+    )
+    assert [i["id"] for i in page.items] == ["k1"]
+    items, _ = walk(container, Query(order_by=(("order", "desc"),), limit=3), "t1")
+    assert [i["id"] for i in items] == ["k3", "k2", "k1", "k0"]
