@@ -21,7 +21,9 @@ $(VENV)/.dev-installed: requirements/base.txt requirements/dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	@touch $(VENV)/.base-installed $@
 
+# A clean tree first: npm ci trips over a tree an interrupted install left behind (ENOTEMPTY).
 node_modules/.installed: package.json package-lock.json
+	rm -rf node_modules
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
