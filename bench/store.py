@@ -22,7 +22,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from azure.cosmos import CosmosClient
 
 from evaapi.devservices.processes import pid_alive, port_open
 from evaapi.devservices.services import COSMOS_EMULATOR_KEY, cosmos_process
@@ -135,12 +134,8 @@ def main() -> None:
                     container.create(item(TENANT, i))
                 for i in range(args.items // 10):
                     container.create(item(OTHER, i))
-            # The raw SDK: a client of its own, built as CosmosStore builds it, outside the timing.
-            raw = (
-                CosmosClient(endpoint, credential=COSMOS_EMULATOR_KEY)
-                .get_database_client("bench")
-                .get_container_client(SPEC.name)
-            )
+            # The raw SDK: the very container proxy the backend wraps, called without the store.
+            raw = cosmos.client
             raw_query = rendered_query(cosmos, TENANT)
             ids = [f"item-{(i * 7919) % args.items:06d}" for i in range(warmup + args.n)]
             new = {name: [item(WRITES, i, name) for i in range(warmup + args.n)] for name in ("sq", "cs", "raw")}

@@ -26,7 +26,8 @@ def test_ready_reports_each_check(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert body["checks"]["redis"]["status"] == "ok"
+    assert set(body["checks"]) == {"redis", "store"}
+    assert all(check["status"] == "ok" for check in body["checks"].values())
 
 
 def test_ready_names_the_failing_check(client, unreachable_redis):

@@ -1,5 +1,6 @@
 import logging
 import time
+from typing import NamedTuple
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import PermissionDenied
@@ -14,7 +15,7 @@ from evaapi.http.context import (
     set_request_id,
 )
 from evaapi.http.errors import error_response, is_error_shaped, service_error_response
-from evaapi.store.metrics import count_store_calls
+from evaapi.store.metrics import StoreCalls, store_calls_close, store_calls_open
 
 logger = logging.getLogger("evaapi.request")
 
@@ -63,6 +64,12 @@ class HybridMiddleware:
         pass
 
 
+class _RequestScope(NamedTuple):
+    started: float
+    calls: StoreCalls
+    tokens: tuple
+
+
 class RequestIdMiddleware(HybridMiddleware):
     """Gives every request an id (a well-formed incoming X-Request-ID is honoured), puts it in the
     response and every log line, notes the client IP (for audit entries and limits), and writes
@@ -71,12 +78,15 @@ class RequestIdMiddleware(HybridMiddleware):
     def before(self, request):
         request.request_id = request_id_from_header(request.headers.get("X-Request-ID"))
         request.client_ip = client_ip(request)
-        counting = count_store_calls()
-        tokens = (set_request_id(request.request_id), set_client_ip(request.client_ip))
-        return time.perf_counter(), tokens, counting, counting.__enter__()
+        calls, calls_token = store_calls_open()
+        return _RequestScope(
+            started=time.perf_counter(),
+            calls=calls,
+            tokens=(calls_token, set_request_id(request.request_id), set_client_ip(request.client_ip)),
+        )
 
     def after(self, request, response, state):
-        started, _, _, calls = state
+        started, calls = state.started, state.calls
         response["X-Request-ID"] = request.request_id
         logger.info(
             "request",
@@ -93,9 +103,10 @@ class RequestIdMiddleware(HybridMiddleware):
         return response
 
     def cleanup(self, state):
-        state[2].__exit__(None, None, None)
-        reset_request_id(state[1][0])
-        reset_client_ip(state[1][1])
+        calls_token, request_id_token, client_ip_token = state.tokens
+        store_calls_close(calls_token)
+        reset_request_id(request_id_token)
+        reset_client_ip(client_ip_token)
 
 
 class ErrorShapeMiddleware(HybridMiddleware):

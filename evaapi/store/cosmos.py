@@ -6,7 +6,7 @@ emulator run: no OFFSET, DISTINCT, GROUP BY or LIKE; TOP plus keyset paging inst
 import itertools
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import AzureError
 from azure.cosmos import CosmosClient, PartitionKey
 from azure.cosmos import exceptions as cosmos_errors
 
@@ -29,8 +29,9 @@ _STATUS_ERRORS = {404: NotFound, 409: Conflict, 412: PreconditionFailed, 413: To
 _COMPARISONS = {"eq": "=", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
 
-def _error(exc: Exception, *, operation_index: int | None = None) -> StoreError:
-    """The store's error for an SDK exception (the SDK has already retried 429s with backoff)."""
+def _error(exc: Exception) -> StoreError:
+    """The store's error for one of _SDK_ERRORS (the SDK has already retried 429s and 503s)."""
+    operation_index = None
     if isinstance(exc, cosmos_errors.CosmosHttpResponseError | cosmos_errors.CosmosBatchOperationError):
         status = exc.status_code
         if isinstance(exc, cosmos_errors.CosmosBatchOperationError):
@@ -41,9 +42,8 @@ def _error(exc: Exception, *, operation_index: int | None = None) -> StoreError:
         if status in (408, 429, 449) or (status or 500) >= 500:
             return StoreUnavailable(f"cosmos: {status} {exc}", operation_index=operation_index)
         return StoreError(f"cosmos: {status} {exc}", operation_index=operation_index)
-    if isinstance(exc, ServiceRequestError | ServiceResponseError | AzureError):
-        return StoreUnavailable(f"cosmos unreachable: {exc}")
-    raise exc
+    # Any other AzureError: no answer at all (connection refused, timeout, ...).
+    return StoreUnavailable(f"cosmos unreachable: {exc}")
 
 
 def _charge(headers, _body=None) -> None:

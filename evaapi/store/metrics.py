@@ -47,13 +47,23 @@ def store_calls_charge(charge: float) -> None:
         calls.charge(charge)
 
 
+def store_calls_open() -> tuple[StoreCalls, contextvars.Token]:
+    """Opens a counting scope (for code that cannot use a `with` block, like middleware);
+    close it with `store_calls_close(token)`. A call counts in every open scope, so a test's
+    counter around a request sees the calls the request's own counter logs."""
+    calls = StoreCalls(parent=_current.get())
+    return calls, _current.set(calls)
+
+
+def store_calls_close(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
 @contextmanager
 def count_store_calls():
-    """A fresh counter for the block. A call counts in every open scope, so a test's counter
-    around a request sees the calls the request's own counter logs."""
-    calls = StoreCalls(parent=_current.get())
-    token = _current.set(calls)
+    """A fresh counter for the block (see store_calls_open)."""
+    calls, token = store_calls_open()
     try:
         yield calls
     finally:
-        _current.reset(token)
+        store_calls_close(token)

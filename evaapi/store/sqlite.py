@@ -33,6 +33,16 @@ def _table(name: str) -> str:
     return f'"items_{name}"'
 
 
+def _sql_field(spec: ContainerSpec, name: str) -> str:
+    """A field of a container's items in SQL, the same text in queries and in index definitions."""
+    if name == "id":
+        return "id"
+    if name == spec.partition_field:
+        return "pk"
+    # Literal paths (names are validated identifiers) so the expression indexes apply.
+    return f"json_extract(doc, '$.{name}')"
+
+
 class SqliteContainer(Container):
     def __init__(self, spec: ContainerSpec, store: "SqliteStore"):
         super().__init__(spec)
@@ -41,12 +51,7 @@ class SqliteContainer(Container):
 
     # --- SQL pieces -------------------------------------------------------------------------
     def _expr(self, name: str) -> str:
-        if name == "id":
-            return "id"
-        if name == self.spec.partition_field:
-            return "pk"
-        # Literal paths (names are validated identifiers) so the expression indexes apply.
-        return f"json_extract(doc, '$.{name}')"
+        return _sql_field(self.spec, name)
 
     def _where(self, filters: tuple[Filter, ...], partition_key: str | None, now: float):
         clauses, params = [self.LIVE], [now]
@@ -354,7 +359,6 @@ class SqliteStore(Store):
 
     def _create_table(self, conn, spec: ContainerSpec) -> None:
         table = _table(spec.name)
-        container = SqliteContainer(spec, self)
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {table} (pk TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, "
             "etag TEXT NOT NULL, ts REAL NOT NULL, expires REAL, PRIMARY KEY (pk, id)) WITHOUT ROWID"
@@ -362,17 +366,18 @@ class SqliteStore(Store):
         conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__expires" ON {table} (expires) '
                      "WHERE expires IS NOT NULL")
         for name in spec.filter_fields:
-            expr = container._expr(name)
+            expr = _sql_field(spec, name)
             conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__{name}" ON {table} (pk, {expr})')
         for ordering in spec.orderings:
             # With the directions, so ORDER BY a DESC, id ASC (and its reverse) reads the index
             # in order instead of sorting.
-            exprs = [f"{container._expr(name)} {direction.upper()}" for name, direction in spec.full_ordering(ordering)]
+            full = spec.full_ordering(ordering)
+            exprs = [f"{_sql_field(spec, name)} {direction.upper()}" for name, direction in full]
             label = "__".join(f"{name}_{direction}" for name, direction in ordering)
             conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__o_{label}" ON {table} (pk, {", ".join(exprs)})')
             conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__x_{label}" ON {table} ({", ".join(exprs)})')
         for fields in spec.unique_keys:
-            exprs = ", ".join(container._expr(name) for name in fields)
+            exprs = ", ".join(_sql_field(spec, name) for name in fields)
             conn.execute(
                 f'CREATE UNIQUE INDEX IF NOT EXISTS "ux_{spec.name}__{"__".join(fields)}" ON {table} (pk, {exprs})'
             )

@@ -9,13 +9,14 @@ from pathlib import Path
 import django_rq
 import pytest
 import redis
-from azure.cosmos import CosmosClient, PartitionKey, exceptions
 from azure.storage.blob import BlobServiceClient
 from django.conf import settings
 from rq.job import JobStatus
 
 from evaapi.devservices.processes import pid_alive, port_open
 from evaapi.devservices.services import azurite_process, cosmos_process, redis_process
+from evaapi.store import ContainerSpec, NotFound
+from evaapi.store.cosmos import CosmosStore
 from tests.devservices.jobs import multiply
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -45,16 +46,20 @@ def test_rq_job_is_run_by_a_real_worker():
 
 
 def test_cosmos_create_read_and_404():
-    client = CosmosClient(os.environ["COSMOS_ENDPOINT"], credential=os.environ["COSMOS_KEY"])
-    database = client.create_database_if_not_exists(f"harness-{uuid.uuid4().hex[:8]}")
-    container = database.create_container_if_not_exists("items", partition_key=PartitionKey(path="/tenant"))
-    container.create_item({"id": "a", "tenant": "t1", "n": 1})
-    assert container.read_item("a", partition_key="t1")["n"] == 1
-    with pytest.raises(exceptions.CosmosResourceNotFoundError):
-        container.read_item("missing", partition_key="t1")
-    with pytest.raises(exceptions.CosmosResourceNotFoundError):
-        container.read_item("a", partition_key="t2")
-    client.delete_database(database.id)
+    # Through the store: the only code that talks to Cosmos (a 404 arriving as a 500 would
+    # surface as StoreUnavailable, not NotFound).
+    cosmos = CosmosStore(
+        endpoint=os.environ["COSMOS_ENDPOINT"], key=os.environ["COSMOS_KEY"], database=f"harness-{uuid.uuid4().hex[:8]}"
+    )
+    spec = ContainerSpec(name="items", partition_key="/tenant")
+    cosmos.init([spec])
+    container = cosmos.container(spec)
+    container.create({"id": "a", "tenant": "t1", "n": 1})
+    assert container.read("a", partition_key="t1")["n"] == 1
+    with pytest.raises(NotFound):
+        container.read("missing", partition_key="t1")
+    with pytest.raises(NotFound):
+        container.read("a", partition_key="t2")
 
 
 def test_azurite_upload_download():
