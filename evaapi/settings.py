@@ -36,21 +36,24 @@ def _check_production() -> None:
         problems.append("SECRET_KEY must be set to a random value of at least 50 characters")
     if not ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS must name the hosts this server answers for")
+    for name in ("API_KEY_PEPPER", "JWT_SECRET_KEY"):
+        value = globals()[name]
+        if len(value) < 32 or value == SECRET_KEY:
+            problems.append(f"{name} must be set to a random value of at least 32 characters, not SECRET_KEY")
     if problems:
         raise ImproperlyConfigured("EVA_ENV=production refuses to start: " + "; ".join(problems))
 
 
-if EVA_ENV == "production":
-    _check_production()
-    # TLS ends at the load balancer or ingress; cookies (admin sessions) are sent over HTTPS only.
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+# TLS ends at the load balancer or ingress. In production, admin cookies go over HTTPS only and
+# browsers are told to use HTTPS for this host (HSTS; 0 turns it off).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = EVA_ENV == "production"
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if EVA_ENV == "production" else 0)
 # Origins the admin's login form may be posted from, e.g. https://eva.example.com
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "evaapi.apps.EvaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -124,7 +127,6 @@ def _database_from_url(url: str) -> dict:
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
-            "CONN_MAX_AGE": 60,
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme must be sqlite or postgres, got {parsed.scheme!r}")
 
@@ -178,8 +180,13 @@ CHANNEL_LAYERS = {
 }
 
 # --- Authentication (evaapi/auth) -----------------------------------------------------------
-# Server-side pepper of the keyed hash API keys are stored as. Changing it invalidates every key.
-API_KEY_PEPPER = env_str("API_KEY_PEPPER", SECRET_KEY)
+# Keys of their own, apart from SECRET_KEY, so each can be rotated alone (docs/operations.md).
+# Development and tests derive them from SECRET_KEY; production refuses to start without them.
+_DERIVED = "" if EVA_ENV == "production" else SECRET_KEY
+# Server-side pepper of the keyed hash API keys are stored as.
+API_KEY_PEPPER = env_str("API_KEY_PEPPER", _DERIVED and "api-key-pepper:" + _DERIVED)
+# Earlier peppers, still accepted during a rotation; a key moves to the current one on its next use.
+API_KEY_PEPPER_PREVIOUS = env_list("API_KEY_PEPPER_PREVIOUS")
 # Entra ID: tokens are accepted only when ENTRA_AUDIENCE is set.
 ENTRA_AUTHORITY = env_str("ENTRA_AUTHORITY", "https://login.microsoftonline.com/organizations/v2.0")
 ENTRA_JWKS_URL = env_str("ENTRA_JWKS_URL")
@@ -189,12 +196,18 @@ ENTRA_ALLOWED_TENANT_IDS = env_list("ENTRA_ALLOWED_TENANT_IDS")
 ENTRA_LEEWAY_SECONDS = env_int("ENTRA_LEEWAY_SECONDS", 60)
 # Local login (Django users of a tenant) issues short-lived HS256 tokens.
 LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", EVA_ENV != "production")
-JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", SECRET_KEY)
+# Signs local login tokens; changing it ends every token issued (they last JWT_ACCESS_TOKEN_MINUTES).
+JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", _DERIVED and "jwt-secret-key:" + _DERIVED)
 JWT_ACCESS_TOKEN_MINUTES = env_int("JWT_ACCESS_TOKEN_MINUTES", 15)
+# Failed logins allowed per (username, client IP), and per username from all addresses together.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_MAX_FAILURES_PER_USERNAME = env_int("LOGIN_MAX_FAILURES_PER_USERNAME", 50)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 # Rate limits per tenant tier: <tier>=<requests per minute>/<burst>, or <tier>=unlimited.
 RATE_LIMIT_TIERS = env_str("RATE_LIMIT_TIERS", "free=60/10,basic=600/50,pro=6000/200,enterprise=unlimited")
+# Per client IP, for requests without valid credentials and requests refused (401/403):
+# <requests per minute>/<burst>, or unlimited.
+RATE_LIMIT_UNAUTHENTICATED = env_str("RATE_LIMIT_UNAUTHENTICATED", "60/30")
 # When Redis cannot be reached: open (let requests through, log it) or closed (answer 503).
 RATE_LIMIT_ON_REDIS_ERROR = env_str("RATE_LIMIT_ON_REDIS_ERROR", "open")
 if RATE_LIMIT_ON_REDIS_ERROR not in {"open", "closed"}:
@@ -234,6 +247,7 @@ SPECTACULAR_SETTINGS = {
 # --- CORS ------------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_EXPOSE_HEADERS = [
+    "ETag",
     "X-Request-ID",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
@@ -271,3 +285,6 @@ LOGGING = {
         "azure": {"level": "WARNING"},
     },
 }
+
+if EVA_ENV == "production":
+    _check_production()

@@ -31,3 +31,13 @@ def admin_client(tenant):
     from tests.factories import api_key_make, client_for
 
     return client_for(api_key_make(tenant))
+
+
+@pytest.fixture(autouse=True)
+def _refused_requests_unlimited(settings):
+    """The suite sends many 401s and 403s from 127.0.0.1; only the tests of that limit set one."""
+    from evaapi.auth.refusals import client_refusals_forget
+
+    settings.RATE_LIMIT_UNAUTHENTICATED = "unlimited"
+    yield
+    client_refusals_forget()

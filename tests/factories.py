@@ -5,7 +5,8 @@ import uuid
 from rest_framework.test import APIClient
 
 from evaapi.auth.scopes import ALL_SCOPES
-from evaapi.auth.services import api_key_create, tenant_create
+from evaapi.auth.services.api_keys import api_key_create
+from evaapi.auth.services.tenants import tenant_create
 
 
 def tenant_make(tier: str = "enterprise"):

@@ -7,11 +7,13 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 GOOD_KEY = "k" * 60
+SEPARATE_KEYS = {"API_KEY_PEPPER": "p" * 40, "JWT_SECRET_KEY": "j" * 40}
 
 
 def django_check(**env):
     """Run `manage.py check` in a fresh process so settings are read from `env`."""
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "EVA_ENV"}}
+    names = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "EVA_ENV", "API_KEY_PEPPER", "JWT_SECRET_KEY"}
+    base = {k: v for k, v in os.environ.items() if k not in names}
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=PROJECT_DIR,
@@ -25,10 +27,16 @@ def django_check(**env):
 @pytest.mark.parametrize(
     ("env", "complaint"),
     [
-        ({"DEBUG": "true", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "api.example.com"}, "DEBUG must be off"),
-        ({"ALLOWED_HOSTS": "api.example.com"}, "SECRET_KEY must be set"),
-        ({"SECRET_KEY": "short", "ALLOWED_HOSTS": "api.example.com"}, "SECRET_KEY must be set"),
-        ({"SECRET_KEY": GOOD_KEY}, "ALLOWED_HOSTS must name"),
+        ({"DEBUG": "true", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "api.example.com", **SEPARATE_KEYS},
+         "DEBUG must be off"),
+        ({"ALLOWED_HOSTS": "api.example.com", **SEPARATE_KEYS}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "short", "ALLOWED_HOSTS": "api.example.com", **SEPARATE_KEYS}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": GOOD_KEY, **SEPARATE_KEYS}, "ALLOWED_HOSTS must name"),
+        ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "api.example.com"}, "API_KEY_PEPPER must be set"),
+        ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "api.example.com", **SEPARATE_KEYS, "API_KEY_PEPPER": GOOD_KEY},
+         "API_KEY_PEPPER must be set"),
+        ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "api.example.com", "API_KEY_PEPPER": "p" * 40},
+         "JWT_SECRET_KEY must be set"),
     ],
 )
 def test_production_refuses_unsafe_settings(env, complaint):
@@ -38,5 +46,5 @@ def test_production_refuses_unsafe_settings(env, complaint):
 
 
 def test_production_starts_with_safe_settings():
-    result = django_check(EVA_ENV="production", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="api.example.com")
+    result = django_check(EVA_ENV="production", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="api.example.com", **SEPARATE_KEYS)
     assert result.returncode == 0, result.stderr

@@ -1,25 +1,30 @@
 """Entities of authentication: tenants, API keys, the principal of a request, audit entries."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from evaapi.auth.ratelimit import RateLimit
+from evaapi.times import parse_iso
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+
+@dataclass(frozen=True)
+class RateLimit:
+    per_minute: int
+    burst: int
 
 
-def iso(moment: datetime | None) -> str | None:
-    """ISO-8601 UTC with a Z and fixed microseconds, so strings sort in time order."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+@dataclass(frozen=True)
+class RateLimitResult:
+    allowed: bool
+    limit: int  # per_minute, for X-RateLimit-Limit
+    remaining: int  # requests that would pass right now, for X-RateLimit-Remaining
+    reset_seconds: int  # seconds until the bucket is full again, for X-RateLimit-Reset
+    retry_after: int | None  # whole seconds (ceil, >= 1) when not allowed
 
 
-def parse_iso(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+class TokenInvalid(Exception):
+    """A bearer token is not accepted. The message is safe to show the client."""
 
 
 class TenantTier(StrEnum):
@@ -41,6 +46,7 @@ class Tenant:
     tier: TenantTier
     status: TenantStatus
     created_at: str
+    etag: str | None = None  # of the stored item, for writes that must not race
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class ApiKey:
     last_used_at: str | None = None
     rate_limit_per_minute: int | None = None
     rate_limit_burst: int | None = None
+    etag: str | None = None  # of the stored item, for writes that must not race
 
     @property
     def prefix(self) -> str:

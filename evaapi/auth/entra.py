@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
 from jwt.algorithms import RSAAlgorithm
 
+from evaapi.auth.domain import TokenInvalid
 from evaapi.auth.scopes import scopes_normalize
 
 logger = logging.getLogger(__name__)
@@ -30,10 +31,6 @@ class EntraIdentity:
     subject: str
     scopes: frozenset[str]
     client_id: str | None
-
-
-class TokenInvalid(Exception):
-    """The token is not accepted. The message is safe to show the client."""
 
 
 class _KeysUnavailable(Exception):

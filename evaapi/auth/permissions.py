@@ -5,17 +5,20 @@ from evaapi.auth.domain import Principal
 
 class ScopePermission(BasePermission):
     """Each view names the scope every method needs: `required_scopes = {"GET": "spaces:read"}`.
-    A view that names none is closed to everyone, so a forgotten declaration fails safe."""
+    Fails closed: a method the view handles but does not declare is refused to everyone, and so
+    is a view that declares nothing, so a forgotten declaration is a 403, never an open door."""
 
     def has_permission(self, request, view):
-        required = getattr(view, "required_scopes", None)
         principal = request.user
-        if required is None or not isinstance(principal, Principal):
+        if not isinstance(principal, Principal):
             return False
         method = "GET" if request.method == "HEAD" else request.method
-        if method not in required:
-            return True  # the view answers 405 for a method it does not have
-        scope = required[method]
+        if method.lower() not in view.http_method_names or not hasattr(view, method.lower()):
+            return True  # a method the view does not have: DRF answers 405 with Allow
+        scope = getattr(view, "required_scopes", {}).get(method)
+        if scope is None:
+            self.message = f"No scope is declared for {method} here; it is refused."
+            return False
         if principal.has_scope(scope):
             return True
         self.message = f"This needs the scope {scope!r}."

@@ -8,7 +8,6 @@ put the TAT more than tau = T * burst ahead of now. A fresh bucket therefore let
 
 import logging
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 import redis
@@ -16,26 +15,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from redis.commands.core import Script
 
+from evaapi.auth.domain import RateLimit, RateLimitResult
 from evaapi.redis import redis_client
 
 logger = logging.getLogger("evaapi.ratelimit")
 
 MICROSECONDS = 1_000_000
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    per_minute: int
-    burst: int
-
-
-@dataclass(frozen=True)
-class RateLimitResult:
-    allowed: bool
-    limit: int  # per_minute, for X-RateLimit-Limit
-    remaining: int  # requests that would pass right now, for X-RateLimit-Remaining
-    reset_seconds: int  # seconds until the bucket is full again, for X-RateLimit-Reset
-    retry_after: int | None  # whole seconds (ceil, >= 1) when not allowed
 
 
 class RateLimiterUnavailable(Exception):
@@ -84,8 +69,23 @@ def _gcra_script(client: redis.Redis) -> Script:
     return client.register_script(_GCRA_LUA)
 
 
+def _limit_parse(spec: str, *, setting: str) -> RateLimit | None:
+    """`<per minute>/<burst>` or `unlimited` (None)."""
+    spec = spec.strip()
+    if spec == "unlimited":
+        return None
+    per_minute, sep, burst = spec.partition("/")
+    try:
+        limit = RateLimit(per_minute=int(per_minute), burst=int(burst))
+    except ValueError:
+        raise ImproperlyConfigured(f"{setting}: {spec!r} is not <per minute>/<burst> or unlimited") from None
+    if not sep or limit.per_minute < 1 or limit.burst < 1:
+        raise ImproperlyConfigured(f"{setting}: {spec!r} needs a per-minute rate and a burst of at least 1")
+    return limit
+
+
 @lru_cache(maxsize=8)
-def _tiers_parse(value: str) -> dict[str, RateLimit | None]:
+def tiers_parse(value: str) -> dict[str, RateLimit | None]:
     # Cached per settings value, so override_settings(RATE_LIMIT_TIERS=...) takes effect.
     tiers: dict[str, RateLimit | None] = {}
     for entry in value.split(","):
@@ -95,31 +95,29 @@ def _tiers_parse(value: str) -> dict[str, RateLimit | None]:
         tier, sep, spec = (part.strip() for part in entry.partition("="))
         if not sep or not tier:
             raise ImproperlyConfigured(f"RATE_LIMIT_TIERS: {entry!r} is not <tier>=<per minute>/<burst>")
-        if spec == "unlimited":
-            tiers[tier] = None
-            continue
-        per_minute, sep, burst = spec.partition("/")
-        try:
-            limit = RateLimit(per_minute=int(per_minute), burst=int(burst))
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"RATE_LIMIT_TIERS: {entry!r} is not <tier>=<per minute>/<burst> or <tier>=unlimited"
-            ) from None
-        if not sep or limit.per_minute < 1 or limit.burst < 1:
-            raise ImproperlyConfigured(f"RATE_LIMIT_TIERS: {entry!r} needs a per-minute rate and a burst of at least 1")
-        tiers[tier] = limit
+        tiers[tier] = _limit_parse(spec, setting=f"RATE_LIMIT_TIERS ({tier})")
     if "free" not in tiers:
         # Unknown tiers fall back to "free", so it must exist.
         raise ImproperlyConfigured("RATE_LIMIT_TIERS must define the free tier")
     return tiers
 
 
+@lru_cache(maxsize=8)
+def unauthenticated_limit_parse(value: str) -> RateLimit | None:
+    return _limit_parse(value, setting="RATE_LIMIT_UNAUTHENTICATED")
+
+
 def rate_limit_for_tier(tier: str) -> RateLimit | None:
     """The limit of a tenant tier from settings.RATE_LIMIT_TIERS; None means unlimited.
 
     An unknown tier gets the "free" limit: a typo in a tenant record must not lift its limit."""
-    tiers = _tiers_parse(settings.RATE_LIMIT_TIERS)
+    tiers = tiers_parse(settings.RATE_LIMIT_TIERS)
     return tiers[tier] if tier in tiers else tiers["free"]
+
+
+def rate_limit_unauthenticated() -> RateLimit | None:
+    """The per-client-IP limit on requests without valid credentials or refused; None: unlimited."""
+    return unauthenticated_limit_parse(settings.RATE_LIMIT_UNAUTHENTICATED)
 
 
 def rate_limit_hit(*, key: str, limit: RateLimit) -> RateLimitResult:

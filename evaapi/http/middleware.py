@@ -6,7 +6,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from evaapi.auth.client_ip import client_ip
+from evaapi.http.client_ip import client_ip
 from evaapi.http.context import (
     request_id_from_header,
     reset_client_ip,

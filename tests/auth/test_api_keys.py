@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evaapi.auth import repositories
-from evaapi.auth.domain import iso
+from evaapi.times import iso
 from evaapi.redis import redis_client
 from evaapi.store.metrics import count_store_calls
 from tests.factories import api_key_make, client_for
@@ -20,7 +20,7 @@ def test_a_key_is_shown_once_and_stored_only_as_a_hash(admin_client, tenant):
     assert len(secret) == 47
     assert body["prefix"] == secret[:16]
     assert body["scopes"] == ["spaces:read"]
-    stored = repositories.api_key_read(body["id"])
+    stored = repositories.api_key_read(tenant_id=tenant.id, key_id=body["id"])
     assert secret not in str(stored)
     assert stored.key_hash != secret
     listed = admin_client.get("/api/v1/auth/api-keys").json()["items"]
@@ -48,7 +48,8 @@ def test_a_revoked_key_is_401(admin_client, tenant):
 def test_an_expired_key_is_401(tenant):
     secret = api_key_make(tenant, scopes=["audit:read"], expires_at=datetime.now(UTC) + timedelta(hours=1))
     assert client_for(secret).get("/api/v1/audit-logs").status_code == 200
-    repositories.api_key_set(secret[4:16], expires_at=iso(datetime.now(UTC) - timedelta(seconds=1)))
+    stored = repositories.api_key_read(tenant_id=tenant.id, key_id=secret[4:16])
+    repositories.api_key_update(key=stored, expires_at=iso(datetime.now(UTC) - timedelta(seconds=1)))
     assert client_for(secret).get("/api/v1/audit-logs").status_code == 401
 
 

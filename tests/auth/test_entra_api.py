@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives import serialization
 from django.test import override_settings
 
 from evaapi.auth.selectors import tenant_get
-from evaapi.auth.services import tenant_create
+from evaapi.auth.services.tenants import tenant_create
 from evaapi.exceptions import ResourceNotFound
 from tests.auth.jwks_server import TENANT_ID, claims_default, mint, rsa_key, token_by_hand
 from tests.factories import client_for

@@ -1,6 +1,7 @@
 """Local login: Django users of a tenant get short-lived tokens; failures are limited per
 username and per client IP, and a spoofed X-Forwarded-For does not escape the IP limit."""
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from django.test import override_settings
 
 from evaapi.auth.models import TenantMembership
 from evaapi.auth.selectors import audit_log_list
+from evaapi.redis import redis_client
 from tests.factories import client_for, tenant_make
 
 pytestmark = pytest.mark.django_db
@@ -54,9 +56,11 @@ def test_wrong_password_is_401_and_audited(member):
     assert entries[0].client_ip == "127.0.0.1"
 
 
-def test_a_user_without_a_tenant_cannot_log_in():
+def test_a_user_without_a_tenant_gets_no_token():
     get_user_model().objects.create_user(username="loner", password="correct horse 1")
-    assert login("loner", "correct horse 1").status_code == 401
+    response = login("loner", "correct horse 1")
+    assert response.status_code == 403
+    assert "access_token" not in response.json()
 
 
 @pytest.mark.parametrize("bad", [{}, {"username": "x"}, {"username": "", "password": "y"}])
@@ -78,30 +82,84 @@ def test_expired_and_foreign_tokens_are_401(member):
 
 
 @override_settings(LOGIN_MAX_FAILURES=3)
-def test_failures_are_limited_per_username(member):
+def test_failures_are_limited_per_username_and_address(member):
     _, user = member
-    codes = [login(user.username, "wrong", REMOTE_ADDR=f"10.9.0.{i}").status_code for i in range(4)]
+    codes = [login(user.username, "wrong", REMOTE_ADDR="10.9.0.1").status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
-    # Even the right password waits now: the limit is checked before the password.
-    blocked = login(user.username, "correct horse 1", REMOTE_ADDR="10.9.0.99")
+    # Even the right password waits there: the limit is checked before the password.
+    blocked = login(user.username, "correct horse 1", REMOTE_ADDR="10.9.0.1")
     assert blocked.status_code == 429
     assert int(blocked["Retry-After"]) > 0
+    # ... but only there: the owner, elsewhere, is not locked out by someone else's failures.
+    assert login(user.username, "correct horse 1", REMOTE_ADDR="10.9.0.2").status_code == 200
 
 
-@override_settings(LOGIN_MAX_FAILURES=3)
-def test_a_spoofed_forwarded_for_does_not_escape_the_ip_limit():
+def test_failures_from_many_addresses_do_not_lock_the_owner_out(member):
+    _, user = member
+    codes = [login(user.username, "wrong", REMOTE_ADDR=f"10.6.0.{i}").status_code for i in range(5)]
+    assert codes == [401] * 5
+    assert login(user.username, "correct horse 1", REMOTE_ADDR="10.6.0.99").status_code == 200
+
+
+@override_settings(LOGIN_MAX_FAILURES=3, LOGIN_MAX_FAILURES_PER_USERNAME=4)
+def test_a_distributed_guess_ends_at_the_per_username_ceiling(member):
+    _, user = member
+    codes = [login(user.username, "wrong", REMOTE_ADDR=f"10.5.0.{i}").status_code for i in range(5)]
+    assert codes == [401, 401, 401, 401, 429]
+    assert login(user.username, "correct horse 1", REMOTE_ADDR="10.5.0.200").status_code == 429
+
+
+@override_settings(LOGIN_MAX_FAILURES=2)
+def test_clients_without_a_readable_address_do_not_share_one_bucket(member):
+    _, user = member
+    for _ in range(3):
+        assert login(user.username, "wrong", REMOTE_ADDR="unix:/run/socket").status_code == 401
+    assert login(user.username, "correct horse 1", REMOTE_ADDR="").status_code == 200
+
+
+def test_a_failure_counter_is_created_with_its_expiry_in_one_transaction(member):
+    """INCR and EXPIRE apart would leave a counter without expiry (a lockout for ever) when the
+    process dies between them; both go in one MULTI/EXEC."""
+    _, user = member
+    commands = []
+    with redis_client().monitor() as monitor:
+        reader = threading.Thread(target=lambda: commands.extend(_monitored(monitor, until="EXEC")), daemon=True)
+        reader.start()
+        login(user.username, "wrong", REMOTE_ADDR="10.4.0.1")
+        reader.join(timeout=5)
+    names = [c.split()[0].upper() for c in commands]
+    assert names[0] == "MULTI"
+    assert names[-1] == "EXEC"
+    assert "EXPIRE" not in names
+    assert names[1:-1] == ["SET", "INCRBY"] * 2
+    sets = [c for c in commands if c.upper().startswith("SET ")]
+    assert all(" NX" in c.upper() and " EX " in c.upper() for c in sets)
+    for key in redis_client().scan_iter(f"login:fail:*{user.username}*"):
+        assert redis_client().ttl(key) > 0
+
+
+def _monitored(monitor, *, until: str):
+    for entry in monitor.listen():
+        command = entry["command"]
+        if command.upper().startswith(("MULTI", "SET ", "INCR", "EXEC", "EXPIRE")):
+            yield command
+        if command.upper().startswith(until):
+            return
+
+
+def test_a_spoofed_forwarded_for_does_not_escape_the_address_limit():
     peer = f"10.8.{uuid.uuid4().int % 250}.7"
-    codes = [
-        login(f"nobody{i}", "wrong", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
-        for i in range(4)
-    ]
+    with override_settings(RATE_LIMIT_UNAUTHENTICATED="1/3"):
+        codes = [
+            login(f"nobody{i}", "wrong", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
+            for i in range(4)
+        ]
     assert codes == [401, 401, 401, 429]
 
 
-@override_settings(LOGIN_MAX_FAILURES=3)
 def test_a_trusted_proxys_forwarded_for_is_the_client():
     proxy = f"10.7.{uuid.uuid4().int % 250}.1"
-    with override_settings(TRUSTED_PROXIES=[proxy]):
+    with override_settings(TRUSTED_PROXIES=[proxy], RATE_LIMIT_UNAUTHENTICATED="1/3"):
         codes = [
             login(f"someone{i}", "wrong", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code
             for i in range(4)

@@ -6,6 +6,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from evaapi.api.views import ApiView
+
 
 def boom(request):
     raise RuntimeError("kaboom")
@@ -30,7 +32,20 @@ class EchoApi(APIView):
         return Response(data.validated_data)
 
 
+class UndeclaredApi(ApiView):
+    """Declares GET only; its POST must be refused (scopes fail closed)."""
+
+    required_scopes = {"GET": "audit:read"}
+
+    def get(self, request):
+        return Response({"ok": True})
+
+    def post(self, request):
+        return Response({"ok": True})
+
+
 urlpatterns = [
+    path("undeclared", UndeclaredApi.as_view()),
     path("boom", boom),
     path("post-only", post_only),
     path("echo", EchoApi.as_view()),

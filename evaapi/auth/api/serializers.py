@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from evaapi.auth.api.pagination import PageInput
+from evaapi.api.pagination import PageInput
 from evaapi.auth.scopes import ALL_SCOPES
 
 

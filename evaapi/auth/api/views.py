@@ -1,12 +1,13 @@
 """Thin views: parse input, call one service or selector, shape output."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from evaapi.auth import scopes, selectors, services
-from evaapi.auth.api.pagination import PageInput, page_body
+from evaapi.api.pagination import PageInput, page_body, page_schema
+from evaapi.api.schema import error_responses
+from evaapi.api.views import ApiView, input_valid
+from evaapi.auth import scopes, selectors
 from evaapi.auth.api.serializers import (
     ApiKeyCreatedOutput,
     ApiKeyCreateInput,
@@ -16,22 +17,14 @@ from evaapi.auth.api.serializers import (
     LoginInput,
     LoginOutput,
 )
-from evaapi.http.schema import error_responses
+from evaapi.auth.services.api_keys import api_key_create, api_key_revoke
+from evaapi.auth.services.login import login_token_issue
+
+# Responses that carry a secret (a new key or token) must not be kept by any cache.
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _page_of(name: str, item_serializer):
-    return inline_serializer(
-        name, {"items": item_serializer(many=True), "continuation": serializers.CharField(allow_null=True)}
-    )
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class LoginApi(APIView):
+class LoginApi(ApiView):
     authentication_classes = []
     permission_classes = []
     throttle_classes = []  # failed logins have their own limit, per username and per client IP
@@ -39,18 +32,18 @@ class LoginApi(APIView):
     @extend_schema(request=LoginInput, responses={200: LoginOutput, **error_responses(400, 401, 404, 429)},
                    auth=[], tags=["auth"], operation_id="auth_login")
     def post(self, request):
-        data = _valid(LoginInput, request.data)
-        token, lifetime = services.login_token_issue(username=data["username"], password=data["password"])
-        return Response({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
+        data = input_valid(LoginInput, request.data)
+        token, lifetime = login_token_issue(username=data["username"], password=data["password"])
+        return Response({"access_token": token, "token_type": "Bearer", "expires_in": lifetime}, headers=_NO_STORE)
 
 
-class ApiKeyListCreateApi(APIView):
+class ApiKeyListCreateApi(ApiView):
     required_scopes = {"GET": scopes.ADMIN, "POST": scopes.ADMIN}
 
-    @extend_schema(parameters=[PageInput], responses={200: _page_of("ApiKeyPage", ApiKeyOutput),
+    @extend_schema(parameters=[PageInput], responses={200: page_schema("ApiKeyPage", ApiKeyOutput),
                    **error_responses(400, 401, 403, 429)}, tags=["auth"], operation_id="api_key_list")
     def get(self, request):
-        page = _valid(PageInput, request.query_params)
+        page = input_valid(PageInput, request.query_params)
         keys, continuation = selectors.api_key_list(
             tenant=request.user.tenant, limit=page["limit"], continuation=page.get("continuation")
         )
@@ -59,8 +52,8 @@ class ApiKeyListCreateApi(APIView):
     @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput,
                    **error_responses(400, 401, 403, 429)}, tags=["auth"], operation_id="api_key_create")
     def post(self, request):
-        data = _valid(ApiKeyCreateInput, request.data)
-        key, secret = services.api_key_create(
+        data = input_valid(ApiKeyCreateInput, request.data)
+        key, secret = api_key_create(
             tenant=request.user.tenant,
             actor=request.user.actor,
             name=data["name"],
@@ -70,10 +63,10 @@ class ApiKeyListCreateApi(APIView):
             rate_limit_burst=data["rate_limit_burst"],
         )
         # The secret is in this response only; it is stored as a keyed hash.
-        return Response({**ApiKeyOutput(key).data, "key": secret}, status=status.HTTP_201_CREATED)
+        return Response({**ApiKeyOutput(key).data, "key": secret}, status=status.HTTP_201_CREATED, headers=_NO_STORE)
 
 
-class ApiKeyDetailApi(APIView):
+class ApiKeyDetailApi(ApiView):
     required_scopes = {"GET": scopes.ADMIN, "DELETE": scopes.ADMIN}
 
     @extend_schema(responses={200: ApiKeyOutput, **error_responses(401, 403, 404, 429)}, tags=["auth"],
@@ -84,17 +77,17 @@ class ApiKeyDetailApi(APIView):
     @extend_schema(responses={204: None, **error_responses(401, 403, 404, 429)}, tags=["auth"],
                    operation_id="api_key_revoke")
     def delete(self, request, key_id: str):
-        services.api_key_revoke(tenant=request.user.tenant, actor=request.user.actor, key_id=key_id)
+        api_key_revoke(tenant=request.user.tenant, actor=request.user.actor, key_id=key_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AuditLogListApi(APIView):
+class AuditLogListApi(ApiView):
     required_scopes = {"GET": scopes.AUDIT_READ}
 
-    @extend_schema(parameters=[AuditLogListInput], responses={200: _page_of("AuditEntryPage", AuditEntryOutput),
+    @extend_schema(parameters=[AuditLogListInput], responses={200: page_schema("AuditEntryPage", AuditEntryOutput),
                    **error_responses(400, 401, 403, 429)}, tags=["audit"], operation_id="audit_log_list")
     def get(self, request):
-        data = _valid(AuditLogListInput, request.query_params)
+        data = input_valid(AuditLogListInput, request.query_params)
         filters = {name: data[name] for name in ("actor", "action", "resource_type", "resource_id") if name in data}
         entries, continuation = selectors.audit_log_list(
             tenant=request.user.tenant, filters=filters, limit=data["limit"], continuation=data.get("continuation")

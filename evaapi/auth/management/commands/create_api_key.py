@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from evaapi.auth.scopes import ALL_SCOPES
 from evaapi.auth.selectors import tenant_get
-from evaapi.auth.services import api_key_create
+from evaapi.auth.services.api_keys import api_key_create
 from evaapi.exceptions import ServiceError
 
 

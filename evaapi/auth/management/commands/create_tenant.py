@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from evaapi.auth.domain import TenantTier
 from evaapi.auth.models import TenantMembership
 from evaapi.auth.scopes import ALL_SCOPES
-from evaapi.auth.services import tenant_create
+from evaapi.auth.services.tenants import tenant_create
 from evaapi.exceptions import ServiceError
 
 

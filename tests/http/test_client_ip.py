@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory, override_settings
 
-from evaapi.auth.client_ip import client_ip
+from evaapi.http.client_ip import client_ip
 
 
 def _request(remote_addr, forwarded_for=None):

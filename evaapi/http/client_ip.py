@@ -11,7 +11,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @lru_cache(maxsize=8)
-def _trusted_networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+def trusted_networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     # Cached per settings value, so override_settings(TRUSTED_PROXIES=...) takes effect.
     networks = []
     for proxy in proxies:
@@ -39,17 +39,17 @@ def _ip_is_trusted(address: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
     return any(address in network for network in networks)
 
 
-def client_ip(request) -> str:
-    """REMOTE_ADDR, or, when that peer is a trusted proxy, the nearest untrusted X-Forwarded-For hop.
+def client_ip(request) -> str | None:
+    """REMOTE_ADDR, or, when that peer is a trusted proxy, the nearest untrusted X-Forwarded-For hop;
+    None when the peer's address is not an IP address (a Unix socket, a test without one).
 
     Each proxy appends the address it received the request from, so only the right end of
     X-Forwarded-For is written by proxies we trust; anything further left may come from the client.
     """
-    remote_addr = request.META.get("REMOTE_ADDR", "")
-    peer = _ip_parse(remote_addr)
+    peer = _ip_parse(request.META.get("REMOTE_ADDR", ""))
     if peer is None:
-        return remote_addr
-    networks = _trusted_networks(tuple(settings.TRUSTED_PROXIES))
+        return None
+    networks = trusted_networks(tuple(settings.TRUSTED_PROXIES))
     if not _ip_is_trusted(peer, networks):
         # An untrusted peer's X-Forwarded-For is whatever it chose to send: never read it.
         return str(peer)

@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+from evaapi.auth.domain import RateLimit
 from evaapi.auth.ratelimit import (
-    RateLimit,
     RateLimiterUnavailable,
     rate_limit_for_tier,
     rate_limit_hit,

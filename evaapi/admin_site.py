@@ -1,0 +1,32 @@
+"""The Django admin, with the API login's lockout and audit on its login form."""
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
+
+from evaapi.auth.services.login import login_user_verify
+from evaapi.exceptions import NotAuthenticated, RateLimited
+
+
+class EvaAdminLoginForm(AdminAuthenticationForm):
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                self.user_cache = login_user_verify(username=username, password=password, channel="admin")
+            except RateLimited as exc:
+                raise ValidationError(
+                    "Too many failed logins; try again in %(seconds)s seconds.",
+                    code="locked_out",
+                    params={"seconds": exc.details["retry_after"]},
+                ) from None
+            except NotAuthenticated:
+                raise self.get_invalid_login_error() from None
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class EvaAdminSite(admin.AdminSite):
+    site_header = "EVA API administration"
+    login_form = EvaAdminLoginForm

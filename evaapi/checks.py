@@ -1,0 +1,26 @@
+"""System checks of settings that are only parsed when first used: run at start-up (the server
+launcher and `manage.py check` run them), so a typo stops the deployment instead of failing its
+first request."""
+
+from django.conf import settings
+from django.core.checks import Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+
+@register("evaapi")
+def check_parsed_settings(app_configs=None, **kwargs):
+    from evaapi.auth.ratelimit import tiers_parse, unauthenticated_limit_parse
+    from evaapi.http.client_ip import trusted_networks
+
+    errors = []
+    parsers = (
+        ("RATE_LIMIT_TIERS", tiers_parse),
+        ("RATE_LIMIT_UNAUTHENTICATED", unauthenticated_limit_parse),
+        ("TRUSTED_PROXIES", lambda value: trusted_networks(tuple(value))),
+    )
+    for number, (name, parse) in enumerate(parsers, start=1):
+        try:
+            parse(getattr(settings, name))
+        except ImproperlyConfigured as exc:
+            errors.append(Error(str(exc), hint=f"See {name} in .env.example.", id=f"evaapi.E00{number}"))
+    return errors
