@@ -488,6 +488,14 @@ function runQuery(collection, docs, body, { continuation, maxItemCount }, res) {
   }
 }
 
+// `=` and `!=` across JSON types (1 vs true, "1" vs 1, null vs anything else) are undefined
+// in Cosmos, so no WHERE matches either; stock said false and true, so `c.flag != true`
+// matched items whose flag was 1, null or a string. The stock notEqual negates
+// `exports.equal`, so it follows this one.
+const stockEqual = queryHelpers.equal;
+const jsonType = v => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+queryHelpers.equal = (a, b) => (jsonType(a) === jsonType(b) ? stockEqual(a, b) : undefined);
+
 // Multi-field ORDER BY needs a composite index, as in real Cosmos. The stock check only
 // accepted an index with the exact same directions and raw paths; Cosmos also serves the
 // fully reversed order from the same index, and index paths may be quoted (/"some-field").

@@ -75,9 +75,12 @@ def service_error_response(exc: Exception):
     if isinstance(exc, InvalidQuery):
         return error_response(400, code="invalid_query", message=str(exc))
     if isinstance(exc, StoreError):
-        if exc.status >= 500:
-            logger.warning("store error: %s", exc)
+        if exc.status == 503:  # StoreUnavailable: throttled or unreachable, worth a retry
+            logger.warning("store unavailable: %s", exc)
             return error_response(503, message="The data store is unavailable; try again shortly.")
+        if exc.status >= 500:  # the store refused what we asked: a bug, not an outage
+            logger.error("store error: %s", exc, exc_info=exc)
+            return error_response(500, message="An unexpected error occurred; it has been logged with this request id.")
         return error_response(exc.status)
     return None
 

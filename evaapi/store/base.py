@@ -1,5 +1,10 @@
 """The store interface. Backends implement the underscore methods; the public methods add
-what both must do the same way: validation, the 2 MB limit, partition key checks, counting."""
+what both must do the same way: validation, the 2 MB limit, partition key checks, Cosmos'
+batch and patch limits, counting.
+
+A call that breaks the rules documented here (and, for filters and continuation tokens, in
+query.py) raises ValueError, or its subclass InvalidQuery for a query, before any I/O: both
+backends refuse exactly the same calls, never with an error of their own."""
 
 import json
 from abc import ABC, abstractmethod
@@ -8,10 +13,13 @@ from typing import Any, Literal
 
 from evaapi.store.errors import TooLarge
 from evaapi.store.metrics import store_calls_record
-from evaapi.store.query import Filter, Keyset, Page, Query, query_plan
+from evaapi.store.query import Filter, Keyset, Page, Query, item_value, query_plan
 from evaapi.store.registry import ContainerSpec
 
 MAX_ITEM_BYTES = 2 * 1024 * 1024
+# Cosmos DB's limits, which the store applies to the SQLite backend too.
+MAX_BATCH_OPERATIONS = 100
+MAX_PATCH_OPERATIONS = 10
 # Written by the store, never taken from the caller.
 SYSTEM_FIELDS = ("_etag", "_ts", "_rid", "_self", "_attachments")
 
@@ -100,9 +108,14 @@ class Container(ABC):
         return self._replace(item, etag)
 
     def patch(self, id: str, *, partition_key: str, operations, etag: str | None = None) -> dict:
+        """Apply 1 to 10 operations in order; with `etag`, only if the item is unchanged since.
+
+        A patch keeps what create and replace require of an item: it cannot touch a system
+        field (_etag, _ts, ...), the id or the partition key, nor remove or null a field an
+        ordering needs (or an object holding one). Paths are /field or /field/nested, each
+        part an identifier; incr takes a number."""
         operations = tuple(operations)
-        if not operations:
-            raise ValueError("patch needs at least one operation")
+        self._check_patch(operations)
         store_calls_record("patch")
         return self._patch(id, partition_key, operations, etag)
 
@@ -124,7 +137,13 @@ class Container(ABC):
     def batch(self, operations, *, partition_key: str) -> list[dict | None]:
         """All operations in one partition, atomically: if one fails, none is applied and its
         error is raised with `operation_index` set. Returns each operation's resulting item
-        (None for a delete)."""
+        (None for a delete). At most 100 operations (Cosmos' limit), each checked as its
+        single-item form is (create, replace, patch, ...)."""
+        operations = list(operations)
+        if len(operations) > MAX_BATCH_OPERATIONS:
+            raise ValueError(
+                f"{self.spec.name}: a batch holds at most {MAX_BATCH_OPERATIONS} operations; got {len(operations)}"
+            )
         prepared = []
         for op in operations:
             if op.item is not None:
@@ -132,6 +151,8 @@ class Container(ABC):
                 if self.partition_value(item) != partition_key:
                     raise ValueError("every item of a batch must be in the batch's partition")
                 op = BatchOp(op.kind, item, op.id, op.etag, op.operations)
+            elif op.kind == "patch":
+                self._check_patch(op.operations)
             prepared.append(op)
         if not prepared:
             return []
@@ -148,10 +169,47 @@ class Container(ABC):
         if not isinstance(item.get(self.spec.partition_field), str):
             raise ValueError(f"{self.spec.name}: item needs a string {self.spec.partition_field!r}")
         for name in self.spec.sort_fields:
-            if item.get(name) is None:
+            if item_value(item, name) is None:
                 raise ValueError(f"{self.spec.name}: sort field {name!r} must be present and not null")
         item_check_size(item)
         return item
+
+    def _check_patch(self, operations: tuple[PatchOp, ...]) -> None:
+        """For patch operations, what _prepare checks of a whole item (see `patch`)."""
+        if not operations:
+            raise ValueError(f"{self.spec.name}: a patch needs at least one operation")
+        if len(operations) > MAX_PATCH_OPERATIONS:
+            raise ValueError(
+                f"{self.spec.name}: a patch holds at most {MAX_PATCH_OPERATIONS} operations; got {len(operations)}"
+            )
+        for op in operations:
+            self._check_patch_op(op)
+
+    def _check_patch_op(self, op: PatchOp) -> None:
+        where = f"{self.spec.name}: patch {op.op} {op.path!r}"
+        parts = op.path.split("/") if isinstance(op.path, str) else []
+        # Identifiers only: no array indexes or JSON pointer escapes, which the backends do not
+        # apply alike.
+        if len(parts) < 2 or parts[0] or not all(part.isidentifier() for part in parts[1:]):
+            raise ValueError(f"{where}: a path is /field or /field/nested, each part an identifier")
+        if op.op not in ("set", "incr", "remove"):
+            raise ValueError(f"{where}: unknown operation")
+        if parts[1] in SYSTEM_FIELDS:
+            raise ValueError(f"{where}: system fields are written by the store")
+        if parts[1] in ("id", self.spec.partition_field):
+            # SQLite would write the result under another id or partition; Cosmos refuses it.
+            raise ValueError(f"{where}: an item's id and partition key never change")
+        if op.op == "incr" and (isinstance(op.value, bool) or not isinstance(op.value, int | float)):
+            raise ValueError(f"{where}: incr takes a number")
+        field = ".".join(parts[1:])
+        for name in self.spec.sort_fields:
+            if name != field and not name.startswith(field + "."):
+                continue
+            # The operation writes the sort field, or an object that holds it: keyset paging
+            # needs every item to keep a value there.
+            written = op.value if name == field else item_value(op.value, name[len(field) + 1 :])
+            if op.op == "remove" or (op.op == "set" and written is None):
+                raise ValueError(f"{where}: sort field {name!r} must stay present and not null")
 
     # --- backend ----------------------------------------------------------------------------
     @abstractmethod

@@ -4,6 +4,7 @@ Queries are rendered to parameterised Cosmos SQL inside the subset both Cosmos a
 emulator run: no OFFSET, DISTINCT, GROUP BY or LIKE; TOP plus keyset paging instead."""
 
 import itertools
+import logging
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError
@@ -23,6 +24,8 @@ from evaapi.store.metrics import store_calls_charge
 from evaapi.store.query import Filter, Keyset, page_from_rows
 from evaapi.store.registry import ContainerSpec
 
+logger = logging.getLogger(__name__)
+
 _SDK_ERRORS = (cosmos_errors.CosmosHttpResponseError, cosmos_errors.CosmosBatchOperationError, AzureError)
 _SDK_FIELDS = ("_rid", "_self", "_attachments")
 _STATUS_ERRORS = {404: NotFound, 409: Conflict, 412: PreconditionFailed, 413: TooLarge}
@@ -41,9 +44,19 @@ def _error(exc: Exception) -> StoreError:
             return cls(f"cosmos: {status}", operation_index=operation_index)
         if status in (408, 429, 449) or (status or 500) >= 500:
             return StoreUnavailable(f"cosmos: {status} {exc}", operation_index=operation_index)
+        # Any other refusal (400 above all: a query or operation Cosmos cannot run) is a bug
+        # to fix, not an outage to wait out: logged with what Cosmos said, answered 500.
+        logger.error("cosmos refused the request: %s %s", status, _detail(exc))
         return StoreError(f"cosmos: {status} {exc}", operation_index=operation_index)
     # Any other AzureError: no answer at all (connection refused, timeout, ...).
     return StoreUnavailable(f"cosmos unreachable: {exc}")
+
+
+def _detail(exc) -> str:
+    """What Cosmos said; for a batch, the failing operation's own answer too."""
+    if isinstance(exc, cosmos_errors.CosmosBatchOperationError):
+        return f"{exc} {exc.operation_responses[exc.error_index]}"
+    return str(exc)
 
 
 def _charge(headers, _body=None) -> None:
@@ -130,9 +143,15 @@ class CosmosContainer(Container):
             # Sent as the request's partition key too; in the text as well, so the query means
             # the same wherever it runs.
             clauses.append(f"{_ref(self.spec.partition_field)} = {params.add(partition_key)}")
+        # Cosmos SQL already compares only values of the same JSON type (across types the
+        # result is undefined, which no WHERE matches): the store's filter semantics as they are.
         for flt in filters:
             field = _ref(flt.field)
-            if flt.op == "in":
+            if flt.op == "is_null":
+                clauses.append(f"IS_NULL({field})")
+            elif flt.op == "is_missing":
+                clauses.append(f"NOT IS_DEFINED({field})")
+            elif flt.op == "in":
                 clauses.append(f"{field} IN ({', '.join(params.add(v) for v in flt.value)})")
             elif flt.op == "startswith":
                 clauses.append(f"STARTSWITH({field}, {params.add(flt.value)})")

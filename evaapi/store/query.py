@@ -3,18 +3,35 @@
 Paging is keyset paging: the continuation token carries the sort values and id of the last
 item returned, and the next page asks for what sorts strictly after it. Unlike OFFSET (which
 Cosmos charges for and the emulator cannot parse) a page boundary stays put when items are
-inserted concurrently, so every item present for the whole walk is returned exactly once."""
+inserted concurrently, so every item present for the whole walk is returned exactly once.
+
+Filters mean the same on both backends. The rules are Cosmos DB's own (its SQL compares only
+values of the same JSON type); the SQLite backend reproduces them, and the store refuses,
+before any I/O, what falls outside them:
+- A filter value is a string, a boolean or a number (finite; an integer within 64 bits). Never
+  None, a list or an object: InvalidQuery.
+- A value matches only values of its own type. eq("flag", True) matches true, not 1;
+  eq("n", 0) matches 0 (and 0.0), not false; eq("s", "1") matches "1", not 1.
+- ne, in, lt/lte/gt/gte and array_contains too: ne("flag", True) matches false only, never a
+  value of another type, null, or a missing field. Range filters take a string or a number;
+  startswith a string; the values of one `in_` are all of one kind.
+- null and a missing field are asked for explicitly, and differ: is_null(name) matches items
+  where the field is present and null, is_missing(name) items where it is absent.
+"""
 
 import base64
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from evaapi.store.registry import ContainerSpec, Direction
 
-Op = Literal["eq", "ne", "in", "lt", "lte", "gt", "gte", "startswith", "array_contains"]
-Scalar = str | int | float | bool | None
+Op = Literal["eq", "ne", "in", "lt", "lte", "gt", "gte", "startswith", "array_contains", "is_null", "is_missing"]
+Scalar = str | int | float | bool
+Kind = Literal["string", "number", "boolean"]
+RANGE_OPS = ("lt", "lte", "gt", "gte")
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -67,6 +84,31 @@ def array_contains(name: str, value: Scalar) -> Filter:
     return Filter(name, "array_contains", value)
 
 
+def is_null(name: str) -> Filter:
+    """The field is present and null."""
+    return Filter(name, "is_null", None)
+
+
+def is_missing(name: str) -> Filter:
+    """The field is absent (not even null)."""
+    return Filter(name, "is_missing", None)
+
+
+def value_kind(value) -> Kind | None:
+    """The kind of a value filters and continuation tokens may carry, or None for any other:
+    null, lists, objects, NaN and infinities (not JSON), integers beyond 64 bits (SQLite cannot
+    bind them). A bool is checked first: in Python it is also an int."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int):
+        return "number" if -(2**63) <= value < 2**63 else None
+    if isinstance(value, float):
+        return "number" if math.isfinite(value) else None
+    return None
+
+
 @dataclass(frozen=True)
 class Query:
     filters: tuple[Filter, ...] = ()
@@ -100,18 +142,42 @@ def _field_ok(name: str) -> bool:
 def query_plan(spec: ContainerSpec, query: Query) -> Keyset:
     """Check `query` against the container's declaration and resolve its continuation."""
     for flt in query.filters:
-        if not _field_ok(flt.field):
-            raise InvalidQuery(f"bad field name {flt.field!r}")
-        if flt.field not in (*spec.filter_fields, "id", spec.partition_field):
-            raise InvalidQuery(f"{spec.name}: {flt.field!r} is not a declared filter field")
-        if flt.op == "in" and not flt.value:
-            raise InvalidQuery(f"{spec.name}: IN on {flt.field!r} needs at least one value")
+        _check_filter(spec, flt)
     if not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
     ordering = _resolve_ordering(spec, query.order_by)
     fingerprint = _fingerprint(spec, query.filters, ordering)
-    after = _decode_token(query.continuation, fingerprint, len(ordering)) if query.continuation else None
+    after = _decode_token(query.continuation, fingerprint, ordering) if query.continuation else None
     return Keyset(query.filters, ordering, query.limit, after, fingerprint)
+
+
+def _check_filter(spec: ContainerSpec, flt: Filter) -> None:
+    """The filter semantics of the module docstring: what a backend could only answer
+    differently from the other (or with an error of its own) is refused here."""
+    where = f"{spec.name}: {flt.op} on {flt.field!r}"
+    if not _field_ok(flt.field):
+        raise InvalidQuery(f"bad field name {flt.field!r}")
+    if flt.field not in (*spec.filter_fields, "id", spec.partition_field):
+        raise InvalidQuery(f"{spec.name}: {flt.field!r} is not a declared filter field")
+    if flt.op not in get_args(Op):
+        raise InvalidQuery(f"{where}: unknown operator")
+    if flt.op in ("is_null", "is_missing"):
+        return
+    values = flt.value if flt.op == "in" else (flt.value,)
+    if not values:
+        raise InvalidQuery(f"{where} needs at least one value")
+    kinds = {value_kind(value) for value in values}
+    if None in kinds:
+        raise InvalidQuery(
+            f"{where}: values are strings, numbers or booleans, not {values!r} "
+            "(use is_null or is_missing for null and absent fields)"
+        )
+    if len(kinds) > 1:
+        raise InvalidQuery(f"{where}: the values are not all of one kind")
+    if flt.op in RANGE_OPS and kinds == {"boolean"}:
+        raise InvalidQuery(f"{where}: a range compares strings or numbers")
+    if flt.op == "startswith" and kinds != {"string"}:
+        raise InvalidQuery(f"{where} takes a string")
 
 
 def _resolve_ordering(spec: ContainerSpec, order_by) -> tuple[tuple[str, Direction], ...]:
@@ -142,17 +208,28 @@ def token_encode(keyset: Keyset, last_item: dict) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_token(token: str, fingerprint: str, width: int) -> tuple:
+def _decode_token(token: str, fingerprint: str, ordering) -> tuple:
+    """The sort values a token carries. It comes from the client, so anything but what
+    token_encode writes for this query is InvalidQuery, never a backend's error."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        values = data["v"]
-        ok = data["f"] == fingerprint and isinstance(values, list) and len(values) == width
-    except (ValueError, KeyError, TypeError):
-        ok = False
-    if not ok:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError, RecursionError):  # not base64, UTF-8 or JSON; nested too deep
+        data = None
+    values = data.get("v") if isinstance(data, dict) else None
+    if not (isinstance(data, dict) and data.get("f") == fingerprint and _token_values_ok(values, ordering)):
         raise InvalidQuery("the continuation token is malformed or belongs to another query")
     return tuple(values)
+
+
+def _token_values_ok(values, ordering) -> bool:
+    """One value per field of the ordering, each one an item can sort on: a string, number or
+    boolean (never null: items carry every sort field), and a string last (the id)."""
+    return (
+        isinstance(values, list)
+        and len(values) == len(ordering)
+        and all(value_kind(value) is not None for value in values)
+        and isinstance(values[-1], str)
+    )
 
 
 def item_value(item: dict, dotted: str):

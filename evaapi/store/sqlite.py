@@ -16,13 +16,17 @@ from pathlib import Path
 
 from evaapi.store.base import BatchOp, Container, InitResult, PatchOp, Store, StoreMismatch, item_check_size
 from evaapi.store.errors import Conflict, NotFound, PreconditionFailed, StoreError, StoreUnavailable
-from evaapi.store.query import Filter, Keyset, page_from_rows
+from evaapi.store.query import Filter, Keyset, page_from_rows, value_kind
 from evaapi.store.registry import ContainerSpec
 
 logger = logging.getLogger(__name__)
 
 PURGE_INTERVAL_SECONDS = 60.0
 BUSY_TIMEOUT_MS = 10_000
+
+
+# The json_type() names of each kind of filter value (see query.value_kind).
+_JSON_TYPES = {"string": "('text')", "number": "('integer', 'real')", "boolean": "('true', 'false')"}
 
 
 def _new_etag() -> str:
@@ -54,24 +58,37 @@ class SqliteContainer(Container):
         return _sql_field(self.spec, name)
 
     def _where(self, filters: tuple[Filter, ...], partition_key: str | None, now: float):
+        """Filters with Cosmos' semantics (see evaapi/store/query.py): SQLite compares across
+        types (and json_extract turns true into 1), so every comparison also requires the
+        field's JSON type to be the value's; a missing field or null has no type that matches."""
         clauses, params = [self.LIVE], [now]
         if partition_key is not None:
             clauses.append("pk = ?")
             params.append(partition_key)
         for flt in filters:
             expr = self._expr(flt.field)
-            if flt.op == "in":
-                clauses.append(f"{expr} IN ({', '.join('?' * len(flt.value))})")
+            json_type = f"json_type(doc, '$.{flt.field}')"
+            if flt.op == "is_null":
+                clauses.append(f"{json_type} = 'null'")
+            elif flt.op == "is_missing":
+                clauses.append(f"{json_type} IS NULL")
+            elif flt.op == "in":
+                kind = value_kind(flt.value[0])  # the values are all of one kind (query_plan)
+                marks = ", ".join("?" * len(flt.value))
+                clauses.append(f"({json_type} IN {_JSON_TYPES[kind]} AND {expr} IN ({marks}))")
                 params.extend(flt.value)
             elif flt.op == "startswith":
-                clauses.append(f"(json_type(doc, '$.{flt.field}') = 'text' AND substr({expr}, 1, ?) = ?)")
+                clauses.append(f"({json_type} = 'text' AND substr({expr}, 1, ?) = ?)")
                 params.extend([len(flt.value), flt.value])
             elif flt.op == "array_contains":
-                clauses.append(f"EXISTS (SELECT 1 FROM json_each(doc, '$.{flt.field}') WHERE value = ?)")
+                clauses.append(
+                    f"({json_type} = 'array' AND EXISTS (SELECT 1 FROM json_each(doc, '$.{flt.field}') "
+                    f"WHERE type IN {_JSON_TYPES[value_kind(flt.value)]} AND value = ?))"
+                )
                 params.append(flt.value)
             else:
                 sql_op = {"eq": "=", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}[flt.op]
-                clauses.append(f"{expr} {sql_op} ?")
+                clauses.append(f"({json_type} IN {_JSON_TYPES[value_kind(flt.value)]} AND {expr} {sql_op} ?)")
                 params.append(flt.value)
         return clauses, params
 
@@ -240,10 +257,9 @@ class SqliteContainer(Container):
 
 
 def patch_apply(item: dict, op: PatchOp) -> None:
-    """Applies one patch operation in place, with Cosmos' semantics for set, incr and remove."""
-    parts = [p for p in op.path.split("/") if p]
-    if not parts:
-        raise ValueError(f"bad patch path {op.path!r}")
+    """Applies one patch operation in place, with Cosmos' semantics for set, incr and remove.
+    The path and operation are already checked (Container._check_patch)."""
+    parts = op.path.split("/")[1:]
     parent = item
     for part in parts[:-1]:
         parent = parent.setdefault(part, {})
@@ -257,10 +273,17 @@ def patch_apply(item: dict, op: PatchOp) -> None:
         if not isinstance(current, int | float) or isinstance(current, bool):
             raise ValueError(f"patch incr: {op.path!r} is not a number")
         parent[leaf] = current + op.value
-    elif op.op == "remove":
+    else:  # remove
         parent.pop(leaf, None)
-    else:
-        raise ValueError(f"unknown patch operation {op.op!r}")
+
+
+def _store_error(exc: sqlite3.Error) -> StoreError:
+    """Busy or locked (another writer held the file past the busy timeout) is worth retrying;
+    any other failure is not. Errors the sqlite3 module raises itself carry no code."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):  # primary code
+        return StoreUnavailable(f"sqlite store busy: {exc}")
+    return StoreError(f"sqlite store: {exc}")
 
 
 class SqliteStore(Store):
@@ -292,15 +315,20 @@ class SqliteStore(Store):
         conn = self._connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"sqlite store busy: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise _store_error(exc) from exc
         try:
             yield conn, time.time()
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             conn.execute("COMMIT")
+        except BaseException as exc:
+            # Also when COMMIT itself failed: after SQLITE_BUSY or a deferred constraint the
+            # transaction is still open, and every later BEGIN on this thread's connection would
+            # fail. Some errors (a full disk, an I/O error) have already ended it.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise _store_error(exc) from exc
+            raise
 
     @contextmanager
     def reading(self):

@@ -1,5 +1,7 @@
 """The store contract: what both backends must do identically."""
 
+import base64
+import json
 import multiprocessing
 import time
 import uuid
@@ -10,6 +12,7 @@ from evaapi.store import (
     Conflict,
     InvalidQuery,
     NotFound,
+    PatchOp,
     PreconditionFailed,
     Query,
     StoreMismatch,
@@ -149,6 +152,77 @@ def test_patch_sets_increments_and_removes(make_container):
     assert container.read("a", partition_key="t1") == patched
 
 
+def patch_target(make_container):
+    """A container whose items must carry `rank` and `meta.created` (its orderings), with one item."""
+    container = make_container(orderings=((("rank", "desc"),), (("meta.created", "asc"),)))
+    container.create(item("a", n=1, rank=1, meta={"created": "2026-01-01", "kind": "pdf"}))
+    return container
+
+
+BAD_PATCHES = {
+    "set _etag": [patch_set("/_etag", '"x"')],
+    "set _ts": [patch_set("/_ts", 1)],
+    "remove _rid": [patch_remove("/_rid")],
+    "set _attachments": [patch_set("/_attachments", "x")],
+    "set id": [patch_set("/id", "b")],
+    "remove id": [patch_remove("/id")],
+    "set partition key": [patch_set("/tenant", "t2")],
+    "remove partition key": [patch_remove("/tenant")],
+    "set under partition key": [patch_set("/tenant/x", 1)],
+    "remove sort field": [patch_remove("/rank")],
+    "null sort field": [patch_set("/rank", None)],
+    "remove nested sort field": [patch_remove("/meta/created")],
+    "null nested sort field": [patch_set("/meta/created", None)],
+    "remove parent of sort field": [patch_remove("/meta")],
+    "null parent of sort field": [patch_set("/meta", None)],
+    "parent without sort field": [patch_set("/meta", {"kind": "txt"})],
+    "parent not an object": [patch_set("/meta", "x")],
+    "incr by a string": [patch_incr("/n", "1")],
+    "incr by a bool": [patch_incr("/n", True)],
+    "unknown op": [PatchOp("add", "/n", 1)],
+    "empty path": [patch_set("", 1)],
+    "root path": [patch_set("/", 1)],
+    "relative path": [patch_set("n", 1)],
+    "empty segment": [patch_set("/meta//kind", 1)],
+    "array index": [patch_set("/tags/0", 1)],
+    "not an identifier": [patch_set("/a-b", 1)],
+    "fine then bad": [patch_set("/n", 2), patch_set("/id", "b")],
+    "no operations": [],
+    "11 operations": [patch_incr("/n")] * 11,
+}
+
+
+@pytest.mark.parametrize("operations", BAD_PATCHES.values(), ids=BAD_PATCHES.keys())
+def test_bad_patch_operations_are_refused_before_any_io(make_container, operations):
+    container = patch_target(make_container)
+    before = container.read("a", partition_key="t1")
+    with count_store_calls() as calls:
+        with pytest.raises(ValueError, match="patch"):
+            container.patch("a", partition_key="t1", operations=operations)
+        with pytest.raises(ValueError, match="patch"):
+            container.batch([batch_create(item("b", rank=2, meta={"created": "x"})), batch_patch("a", operations)],
+                            partition_key="t1")
+    assert calls.calls == 0
+    assert container.read("a", partition_key="t1") == before
+    with pytest.raises(NotFound):
+        container.read("b", partition_key="t1")
+
+
+def test_patch_may_give_sort_fields_other_values(make_container):
+    container = patch_target(make_container)
+    operations = [patch_set("/rank", 5), patch_incr("/rank"), patch_set("/meta", {"created": "2026-02-01"}),
+                  patch_set("/meta/created", "2026-03-01"), patch_set("/note", None)]
+    patched = container.patch("a", partition_key="t1", operations=operations)
+    assert (patched["rank"], patched["meta"], patched["note"]) == (6, {"created": "2026-03-01"}, None)
+    (batched,) = container.batch([batch_patch("a", [patch_set("/rank", 0)])], partition_key="t1")
+    assert batched["rank"] == 0
+
+
+def test_a_patch_takes_up_to_10_operations(make_container):
+    container = patch_target(make_container)
+    assert container.patch("a", partition_key="t1", operations=[patch_incr("/n")] * 10)["n"] == 11
+
+
 def test_items_over_2_mb_are_refused(make_container):
     container = make_container()
     with pytest.raises(TooLarge):
@@ -245,6 +319,97 @@ def test_filters(filled, filters, expected):
     assert filled.count(filters, partition_key="t1") == len(expected)
 
 
+# The same field holding true, false, 1, 0, null, a string, or nothing at all.
+KIND_ITEMS = [
+    item("true", flag=True, tags=[True]),
+    item("false", flag=False, tags=[False]),
+    item("one", flag=1, tags=[1]),
+    item("zero", flag=0, tags=[0]),
+    item("null", flag=None, tags=[None]),
+    item("text", flag="true", tags=["true"]),
+    item("missing"),
+]
+
+
+@pytest.fixture
+def kinds(make_container):
+    container = make_container(filter_fields=("flag", "tags"))
+    for it in KIND_ITEMS:
+        container.create(dict(it))
+    return container
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        # A value matches only values of its own JSON type: true is not 1, false is not 0.
+        (q.eq("flag", True), ["true"]),
+        (q.eq("flag", False), ["false"]),
+        (q.eq("flag", 1), ["one"]),
+        (q.eq("flag", 1.0), ["one"]),
+        (q.eq("flag", 0), ["zero"]),
+        (q.eq("flag", "true"), ["text"]),
+        # ne as well: it never matches another type, null, or a missing field.
+        (q.ne("flag", True), ["false"]),
+        (q.ne("flag", False), ["true"]),
+        (q.ne("flag", 1), ["zero"]),
+        (q.ne("flag", 0), ["one"]),
+        (q.ne("flag", "x"), ["text"]),
+        (q.in_("flag", [True, False]), ["false", "true"]),
+        (q.in_("flag", [0, 1]), ["one", "zero"]),
+        (q.in_("flag", [1, 2]), ["one"]),
+        (q.in_("flag", ["true", "false"]), ["text"]),
+        (q.gt("flag", 0), ["one"]),
+        (q.lte("flag", 0), ["zero"]),
+        (q.gte("flag", "a"), ["text"]),
+        (q.array_contains("tags", True), ["true"]),
+        (q.array_contains("tags", 1), ["one"]),
+        (q.array_contains("tags", 0), ["zero"]),
+        (q.array_contains("tags", "true"), ["text"]),
+        # null and missing are asked for explicitly, and are not the same.
+        (q.is_null("flag"), ["null"]),
+        (q.is_missing("flag"), ["missing"]),
+        (q.is_null("tags"), []),
+        (q.is_missing("tags"), ["missing"]),
+    ],
+    ids=repr,
+)
+def test_values_match_only_their_own_type(kinds, flt, expected):
+    page = kinds.query(Query(filters=(flt,)), partition_key="t1")
+    assert sorted(i["id"] for i in page.items) == expected
+    assert kinds.count([flt], partition_key="t1") == len(expected)
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        q.eq("flag", None),
+        q.ne("flag", None),
+        q.in_("flag", [None]),
+        q.in_("flag", ["x", None]),
+        q.in_("flag", [True, 1]),  # one kind per IN
+        q.in_("flag", ["1", 1]),
+        q.array_contains("tags", None),
+        q.lt("flag", True),  # ranges are over strings or numbers
+        q.gte("flag", None),
+        q.startswith("flag", 1),
+        q.eq("flag", [1]),
+        q.eq("flag", {"a": 1}),
+        q.eq("flag", float("nan")),
+        q.eq("flag", float("inf")),
+        q.eq("flag", 2**64),
+    ],
+    ids=repr,
+)
+def test_filter_values_outside_the_semantics_are_refused(kinds, flt):
+    with count_store_calls() as calls:
+        with pytest.raises(InvalidQuery):
+            kinds.query(Query(filters=(flt,)), partition_key="t1")
+        with pytest.raises(InvalidQuery):
+            kinds.count([flt], partition_key="t1")
+    assert calls.calls == 0
+
+
 @pytest.mark.parametrize(
     ("order_by", "expected"),
     [
@@ -276,6 +441,59 @@ def test_queries_outside_the_declaration_are_refused(filled):
     token = filled.query(Query(limit=1), partition_key="t1").continuation
     with pytest.raises(InvalidQuery):
         filled.query(Query(filters=(q.eq("status", "ready"),), limit=1, continuation=token), partition_key="t1")
+
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def token_data(token: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+
+
+def retoken(data) -> str:
+    return b64(json.dumps(data).encode())
+
+
+ORDER = (("status", "asc"), ("n", "desc"))  # a token carries [status, n, id]
+BAD_TOKENS = {
+    "list value": lambda f, v: retoken({"f": f, "v": [v[0], [1], v[2]]}),
+    "dict value": lambda f, v: retoken({"f": f, "v": [v[0], {"a": 1}, v[2]]}),
+    "nested value": lambda f, v: retoken({"f": f, "v": [[[v[0]]], {"a": [1, {"b": 2}]}, v[2]]}),
+    "null value": lambda f, v: retoken({"f": f, "v": [v[0], None, v[2]]}),
+    "id not a string": lambda f, v: retoken({"f": f, "v": [v[0], v[1], 7]}),
+    "NaN": lambda f, v: b64(f'{{"f": "{f}", "v": ["{v[0]}", NaN, "{v[2]}"]}}'.encode()),
+    "infinity": lambda f, v: b64(f'{{"f": "{f}", "v": ["{v[0]}", 1e999, "{v[2]}"]}}'.encode()),
+    "int beyond 64 bits": lambda f, v: retoken({"f": f, "v": [v[0], 10**30, v[2]]}),
+    "too few values": lambda f, v: retoken({"f": f, "v": v[:2]}),
+    "too many values": lambda f, v: retoken({"f": f, "v": [*v, "x"]}),
+    "no values": lambda f, v: retoken({"f": f, "v": []}),
+    "values not a list": lambda f, v: retoken({"f": f, "v": "abc"}),
+    "other fingerprint": lambda f, v: retoken({"f": "0" * 16, "v": v}),
+    "no fingerprint": lambda f, v: retoken({"v": v}),
+    "no values key": lambda f, v: retoken({"f": f}),
+    "json list": lambda f, v: retoken([f, v]),
+    "json string": lambda f, v: retoken("abc"),
+    "json number": lambda f, v: retoken(7),
+    "json null": lambda f, v: retoken(None),
+    "nested too deep": lambda f, v: b64(b"[" * 5000 + b"]" * 5000),
+    "not json": lambda f, v: b64(b"not json"),
+    "not utf-8": lambda f, v: b64(b"\xff\xfe{"),
+    "not base64": lambda f, v: "%%%%",
+    "not ascii": lambda f, v: "\u00e9t\u00e9",
+    "empty object": lambda f, v: retoken({}),
+}
+
+
+@pytest.mark.parametrize("make_token", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
+def test_a_malformed_continuation_token_is_an_invalid_query(filled, make_token):
+    real = filled.query(Query(order_by=ORDER, limit=1), partition_key="t1").continuation
+    data = token_data(real)
+    # The tampering helpers produce working tokens when they change nothing.
+    assert filled.query(Query(order_by=ORDER, limit=1, continuation=retoken(data)), partition_key="t1").items
+    with pytest.raises(InvalidQuery):
+        filled.query(Query(order_by=ORDER, limit=1, continuation=make_token(data["f"], data["v"])), partition_key="t1")
 
 
 # --- TTL -------------------------------------------------------------------------------------------
@@ -346,6 +564,21 @@ def test_batch_is_atomic(make_container, failing):
     with pytest.raises(NotFound):
         container.read("a", partition_key="t1")
     assert container.read("old", partition_key="t1")["n"] == 2
+
+
+def test_a_batch_of_100_operations_is_applied(make_container):
+    container = make_container()
+    results = container.batch([batch_create(item(f"i{n:03}")) for n in range(100)], partition_key="t1")
+    assert [r["id"] for r in results] == [f"i{n:03}" for n in range(100)]
+    assert container.count(partition_key="t1") == 100
+
+
+def test_a_batch_of_101_operations_is_refused_before_any_io(make_container):
+    container = make_container()
+    with count_store_calls() as calls, pytest.raises(ValueError, match="at most 100 operations"):
+        container.batch([batch_create(item(f"i{n:03}")) for n in range(101)], partition_key="t1")
+    assert calls.calls == 0
+    assert container.count(partition_key="t1") == 0
 
 
 # --- concurrency -----------------------------------------------------------------------------------
