@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` and `make test`.
+# The two commands of the README: `make run` and `make test`, and `make manage` for operators.
 # Needs Python 3.11 (and Node 20 for `make test`); everything else is installed here.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run manage test lint install install-dev clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ install-dev: $(VENV)/.dev-installed node_modules/.installed
 
 run: install
 	$(PY) -m evaapi.devservices run
+
+# A management command in the project's venv and `make run`'s environment (its .env, var/ and
+# Redis): make manage ARGS='create_tenant "Acme Corp" --tier pro'
+manage: install
+	$(PY) -m evaapi.devservices manage $(ARGS)
 
 test: install-dev
 	$(PY) -m evaapi.devservices test -- $(ARGS)

@@ -1,22 +1,32 @@
-"""ASGI entry point: daphne serves HTTP and WebSocket through one ProtocolTypeRouter."""
+"""ASGI entry point: HTTP and WebSocket through one ProtocolTypeRouter (served by evaapi.serve)."""
 
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evaapi.settings")
 
-from django.core.asgi import get_asgi_application
+import django
 
 # Django must be set up before anything that imports models or settings-dependent code.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core import checks  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
+from evaapi.http.asgi import EvaASGIHandler, RequestBodyGuard  # noqa: E402
 from evaapi.routing import websocket_urlpatterns  # noqa: E402
+
+# Settings that are parsed lazily (rate-limit tiers, trusted proxies, ...) are checked now, so
+# a bad value stops the server at start-up instead of failing its first request.
+_problems = [m for m in checks.run_checks() if m.is_serious() and not m.is_silenced()]
+if _problems:
+    raise ImproperlyConfigured("system checks failed:\n" + "\n".join(map(str, _problems)))
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyGuard(EvaASGIHandler(), max_bytes=settings.MAX_REQUEST_BODY_BYTES),
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -24,3 +24,22 @@ def check_parsed_settings(app_configs=None, **kwargs):
         except ImproperlyConfigured as exc:
             errors.append(Error(str(exc), hint=f"See {name} in .env.example.", id=f"evaapi.E00{number}"))
     return errors
+
+
+_ADMIN_NEEDS = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+
+
+@register("evaapi")
+def check_admin_middleware(app_configs=None, **kwargs):
+    """What the admin's own E408-E410 check, against ADMIN_MIDDLEWARE (where the admin's
+    middleware is) instead of MIDDLEWARE."""
+    order = [settings.ADMIN_MIDDLEWARE.index(path) if path in settings.ADMIN_MIDDLEWARE else -1
+             for path in _ADMIN_NEEDS]
+    if -1 in order or order != sorted(order):
+        return [Error(f"ADMIN_MIDDLEWARE must contain {', '.join(_ADMIN_NEEDS)}, in this order.",
+                      id="evaapi.E010")]
+    return []

@@ -48,11 +48,16 @@ def _check_production() -> None:
 # browsers are told to use HTTPS for this host (HSTS; 0 turns it off).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = EVA_ENV == "production"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if EVA_ENV == "production" else 0)
+# Behind a proxy that ends TLS: the header it sets to "https" on requests it received over TLS
+# (e.g. X-Forwarded-Proto), so Django knows them as secure (HSTS, secure cookies). Set it only
+# when the proxy always sets or strips that header; empty: requests are secure only if TLS reached us.
+_PROXY_TLS_HEADER = env_str("SECURE_PROXY_SSL_HEADER")
+if _PROXY_TLS_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_TLS_HEADER.upper().replace("-", "_"), "https")
 # Origins the admin's login form may be posted from, e.g. https://eva.example.com
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "daphne",
     "evaapi.apps.EvaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -73,6 +78,8 @@ INSTALLED_APPS = [
     "subscriptions_app",
 ]
 
+# Every request's path. All of it runs natively async, so an API request crosses from the event
+# loop to a thread once, for its (sync) view; see docs/development.md, "Sync and async".
 MIDDLEWARE = [
     # Outermost, so error and 429 responses carry CORS headers too; it answers preflights itself,
     # before anything counts them against a rate limit.
@@ -80,16 +87,32 @@ MIDDLEWARE = [
     "evaapi.http.middleware.RequestIdMiddleware",
     "evaapi.http.middleware.RateLimitHeadersMiddleware",
     "evaapi.http.middleware.ErrorShapeMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    # daphne serves no static files; WhiteNoise serves the admin's and the API docs' assets.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "evaapi.http.middleware.SecurityMiddleware",
+    # The admin's and the API docs' assets (uvicorn serves no files), under STATIC_URL only.
+    "evaapi.http.middleware.StaticFilesMiddleware",
+    # ADMIN_MIDDLEWARE, under ADMIN_URL only.
+    "evaapi.http.middleware.AdminMiddleware",
+]
+# The browser machinery the admin needs and the API does not (it authenticates with keys and
+# tokens): sessions, CSRF, users, messages, framing. Runs for requests under ADMIN_URL only.
+ADMIN_URL = "admin/"
+ADMIN_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The admin's own checks look for its middleware in MIDDLEWARE; evaapi.checks looks in
+# ADMIN_MIDDLEWARE instead.
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
+# On every HTML page (the admin, the API docs): scripts and styles from this server only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+SECURE_REFERRER_POLICY = "same-origin"
 
 ROOT_URLCONF = "evaapi.urls"
 ASGI_APPLICATION = "evaapi.asgi.application"
@@ -216,6 +239,15 @@ if RATE_LIMIT_ON_REDIS_ERROR not in {"open", "closed"}:
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 AUDIT_LOG_TTL_DAYS = env_int("AUDIT_LOG_TTL_DAYS", 90)
 
+# --- Server (evaapi.serve reads EVA_HTTP_HOST/PORT/WORKERS itself) --------------------------
+# The largest request body any endpoint takes; a larger one is refused (413) before it is read.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Per server process: requests whose synchronous parts run at once (each holds a thread for its
+# duration), and the threads async code (GraphQL, WebSocket consumers) calls services on.
+EVA_REQUEST_THREADS = env_int("EVA_REQUEST_THREADS", 64)
+EVA_SYNC_POOL_THREADS = env_int("EVA_SYNC_POOL_THREADS", 16)
+
 # --- Health ----------------------------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env_float("READINESS_TIMEOUT_SECONDS", 2.0)
 
@@ -223,7 +255,7 @@ READINESS_TIMEOUT_SECONDS = env_float("READINESS_TIMEOUT_SECONDS", 2.0)
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "evaapi.http.errors.drf_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["evaapi.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_AUTHENTICATION_CLASSES": ["evaapi.auth.authentication.EvaAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [

@@ -1,6 +1,8 @@
 """The base of every API view. One class per operation group, thin: parse input, call one
 service or selector, shape output."""
 
+from django.http import HttpResponse
+from django.template.response import SimpleTemplateResponse
 from rest_framework.views import APIView
 
 from evaapi.auth.refusals import client_refusal_check, client_refusal_count
@@ -24,6 +26,19 @@ class ApiView(APIView):
     def initial(self, request, *args, **kwargs):
         client_refusal_check(request.client_ip)
         super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if not isinstance(response, SimpleTemplateResponse):
+            return response
+        # Rendered here, on the view's thread, and handed on as a plain response: Django renders
+        # a template response itself, which under ASGI is one more crossing to a thread.
+        response.render()
+        plain = HttpResponse(response.content, status=response.status_code)
+        for name, value in response.items():
+            plain[name] = value
+        plain.is_error_shaped = getattr(response, "is_error_shaped", False)
+        return plain
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

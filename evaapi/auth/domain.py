@@ -7,7 +7,6 @@ from enum import StrEnum
 from evaapi.times import parse_iso
 
 
-
 @dataclass(frozen=True)
 class RateLimit:
     per_minute: int

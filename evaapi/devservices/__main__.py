@@ -1,4 +1,5 @@
-"""`python -m evaapi.devservices run` (make run) and `... test [pytest args]` (make test)."""
+"""`python -m evaapi.devservices run` (make run), `... test [pytest args]` (make test) and
+`... manage <command> [args]` (make manage: manage.py with `make run`'s data and Redis)."""
 
 import os
 import shutil
@@ -9,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evaapi.devservices.processes import ManagedProcess, ServiceFailed, pid_alive
+from evaapi.devservices.processes import ManagedProcess, ServiceFailed, pid_alive, port_open
 from evaapi.devservices.services import (
     PROJECT_DIR,
     Endpoints,
@@ -40,13 +41,23 @@ def _manage(*args: str, env: dict[str, str]) -> None:
 
 
 def run_settings() -> tuple[Path, int]:
-    """The variables `make run` reads itself (the rest are read by Django's settings)."""
+    """The variables `make run` reads itself (the rest are read by Django's settings and the server)."""
     load_dotenv(PROJECT_DIR / ".env")
     return Path(env_str("EVA_VAR_DIR", str(PROJECT_DIR / "var"))).resolve(), env_int("EVA_HTTP_PORT", 8000)
 
 
+def _redis_socket(var_dir: Path) -> Path:
+    """`make run`'s own Redis listens on a Unix socket under the var dir: no port to collide
+    with, and `make manage` finds the same server."""
+    return var_dir / "redis" / "redis.sock"
+
+
 def command_run() -> int:
     var_dir, http_port = run_settings()
+    if port_open(http_port):
+        print(f"make run: port {http_port} is already in use (another `make run`?); stop what holds it or set "
+              "EVA_HTTP_PORT to another port", file=sys.stderr)
+        return 1
     (var_dir / "log").mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -54,24 +65,21 @@ def command_run() -> int:
     env: dict[str, str] = {}
     try:
         if not env_str("REDIS_URL"):
-            redis = redis_process(data_dir=var_dir / "redis", log_path=var_dir / "log" / "redis.log").start()
+            socket_path = _redis_socket(var_dir)
+            redis = redis_process(data_dir=socket_path.parent, log_path=var_dir / "log" / "redis.log",
+                                  unix_socket=socket_path).start()
             processes.append(redis)
             redis.wait_until_listening()
-            env = Endpoints(redis_port=redis.port).as_env()
-            print(f"redis      {env['REDIS_URL']} (pid {redis.pid}, data in {var_dir / 'redis'})", flush=True)
+            env = {"REDIS_URL": f"unix://{socket_path}"}
+            print(f"redis      {env['REDIS_URL']} (pid {redis.pid}, data in {socket_path.parent})", flush=True)
         _manage("migrate", "--noinput", "-v", "0", env=env)
         _manage("init_store", env=env)
         python = sys.executable
-        daphne = ManagedProcess(
-            "daphne",
-            # The request log line (JSON, with the request id) replaces daphne's access log.
-            [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(http_port), "--access-log", os.devnull,
-             "evaapi.asgi:application"],
-            port=http_port,
-            env=env,
-            cwd=PROJECT_DIR,
+        # EVA_HTTP_WORKERS server processes on one socket (evaapi.serve reads it).
+        api = ManagedProcess(
+            "api", [python, "-m", "evaapi.serve", "--port", str(http_port)], port=http_port, env=env, cwd=PROJECT_DIR
         ).start()
-        processes.append(daphne)
+        processes.append(api)
         worker = ManagedProcess(
             "rqworker",
             [python, "manage.py", "rqworker", "default", "webhooks", "documents"],
@@ -79,7 +87,7 @@ def command_run() -> int:
             cwd=PROJECT_DIR,
         ).start()
         processes.append(worker)
-        daphne.wait_until_listening(timeout=60)
+        api.wait_until_listening(timeout=60)
         base = f"http://127.0.0.1:{http_port}"
         urls = "".join(f"  {base}{path}\n" for path in ("/health", "/health/ready", "/docs", "/admin/"))
         print(f"\nEVA API is running (Ctrl-C stops everything):\n{urls}", flush=True)
@@ -155,13 +163,26 @@ def _run_pytest(services: list[ManagedProcess], pytest_args: list[str], var_dir:
         return 1
 
 
+def command_manage(args: list[str]) -> int:
+    """manage.py with the settings `make run` uses, its Redis included when it is running."""
+    var_dir, _ = run_settings()
+    env = dict(os.environ)
+    socket_path = _redis_socket(var_dir)
+    if not env_str("REDIS_URL") and socket_path.exists():
+        env["REDIS_URL"] = f"unix://{socket_path}"
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env).returncode
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["run"]:
         return command_run()
+    if argv[:1] == ["manage"]:
+        return command_manage(argv[1:])
     if argv[:1] == ["test"]:
         rest = argv[1:]
         return command_test(rest[1:] if rest[:1] == ["--"] else rest)
-    print("usage: python -m evaapi.devservices run | test [-- pytest args]", file=sys.stderr)
+    print("usage: python -m evaapi.devservices run | test [-- pytest args] | manage <command> [args]",
+          file=sys.stderr)
     return 2
 
 

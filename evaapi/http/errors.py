@@ -8,16 +8,18 @@ Every error response of the project (DRF views, plain Django views, Django's own
 import logging
 from http import HTTPStatus
 
-from django.core.exceptions import RequestDataTooBig
+from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import exception_handler as drf_default_handler
 
 from evaapi.exceptions import ServiceError
 from evaapi.http.context import current_request_id
-from evaapi.store import InvalidQuery, StoreError
+from evaapi.store import InvalidQuery, StoreError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
+security_logger = logging.getLogger("django.security")
 
 ERROR_CODES = {
     400: "bad_request",
@@ -72,10 +74,21 @@ def service_error_response(exc: Exception):
                               headers=exc.headers)
     if isinstance(exc, RequestDataTooBig):
         return error_response(413, message="The request body is too large.")
+    if isinstance(exc, SuspiciousOperation):
+        # Malformed or hostile input, not a bug: one warning line, no traceback.
+        security_logger.warning("%s: %s", type(exc).__name__, exc)
+        if isinstance(exc, TooManyFieldsSent):
+            return error_response(400, code="too_many_parameters",
+                                  message=f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query or form "
+                                  "parameters.")
+        if isinstance(exc, DisallowedHost):
+            return error_response(400, code="bad_host", message="The Host header names a host this server does "
+                                  "not serve.")
+        return error_response(400, message="The request is malformed.")
     if isinstance(exc, InvalidQuery):
         return error_response(400, code="invalid_query", message=str(exc))
     if isinstance(exc, StoreError):
-        if exc.status == 503:  # StoreUnavailable: throttled or unreachable, worth a retry
+        if isinstance(exc, StoreUnavailable):  # throttled or unreachable, worth a retry
             logger.warning("store unavailable: %s", exc)
             return error_response(503, message="The data store is unavailable; try again shortly.")
         if exc.status >= 500:  # the store refused what we asked: a bug, not an outage
@@ -97,6 +110,9 @@ def drf_exception_handler(exc, context):
         code, message, details = "validation_error", "The request is not valid.", exc.detail
     elif isinstance(exc, drf_exceptions.Throttled):
         code, message, details = "rate_limited", "Too many requests; see Retry-After.", {"retry_after": exc.wait}
+    elif isinstance(exc, drf_exceptions.MethodNotAllowed):
+        code, message = "method_not_allowed", str(exc.detail)
+        details = {"allowed_methods": context["view"].allowed_methods}
     else:
         detail = getattr(exc, "detail", None)
         # One code per status across the project; for a 400, DRF's own (parse_error) says more.

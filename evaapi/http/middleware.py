@@ -1,11 +1,22 @@
+"""The project's middleware (settings.MIDDLEWARE). Every class here runs natively in async and
+sync stacks: under the ASGI server none of them moves a request onto a thread. Django's own
+MiddlewareMixin classes run each hook through a thread hop under ASGI, so the ones every
+request needs are run inline here (their hooks do no I/O), and the browser ones (sessions,
+CSRF, messages) run for the admin only."""
+
 import logging
 import time
 from typing import NamedTuple
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import PermissionDenied
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.http import Http404
+from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
+from django.utils.module_loading import import_string
+from whitenoise.middleware import WhiteNoiseMiddleware
 
+from evaapi.http.asgi import BODY_REFUSED
 from evaapi.http.client_ip import client_ip
 from evaapi.http.context import (
     request_id_from_header,
@@ -24,10 +35,11 @@ _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
 class HybridMiddleware:
-    """Runs natively in both sync and async stacks, so async views stay async under daphne.
+    """Runs natively in both sync and async stacks, so async views stay async under ASGI.
 
-    Subclasses implement `before` (returns any state), `after` (may replace the response)
-    and `cleanup` (always runs)."""
+    Subclasses implement `before` (returns any state), `early_response` (a response that
+    replaces the view's, or None), `after` (may replace the response) and `cleanup` (always
+    runs)."""
 
     sync_capable = True
     async_capable = True
@@ -43,18 +55,23 @@ class HybridMiddleware:
             return self._acall(request)
         state = self.before(request)
         try:
-            return self.after(request, self.get_response(request), state)
+            response = self.early_response(request) or self.get_response(request)
+            return self.after(request, response, state)
         finally:
             self.cleanup(state)
 
     async def _acall(self, request):
         state = self.before(request)
         try:
-            return self.after(request, await self.get_response(request), state)
+            response = self.early_response(request) or await self.get_response(request)
+            return self.after(request, response, state)
         finally:
             self.cleanup(state)
 
     def before(self, request):
+        return None
+
+    def early_response(self, request):
         return None
 
     def after(self, request, response, state):
@@ -88,6 +105,9 @@ class RequestIdMiddleware(HybridMiddleware):
     def after(self, request, response, state):
         started, calls = state.started, state.calls
         response["X-Request-ID"] = request.request_id
+        if not response.streaming and not response.has_header("Content-Length"):
+            # A length lets the server send the body whole instead of in chunks.
+            response["Content-Length"] = str(len(response.content))
         logger.info(
             "request",
             extra={
@@ -110,8 +130,22 @@ class RequestIdMiddleware(HybridMiddleware):
 
 
 class ErrorShapeMiddleware(HybridMiddleware):
-    """Turns every error response not already in the project's shape (Django's 405, CSRF 403,
-    debug 404 pages, ...) into it, and answers unhandled view exceptions with a logged 500."""
+    """Turns every error response not already in the project's shape (Django's 405, debug 404
+    pages, ...) into it, answers unhandled view exceptions with a logged 500, and refuses what
+    must not reach a view: a Host not in ALLOWED_HOSTS, a body refused unread (413)."""
+
+    def early_response(self, request):
+        if getattr(request, "scope", {}).get(BODY_REFUSED):
+            # The rest of the body was never read: the connection cannot carry another request.
+            return error_response(413, message=f"The request body is larger than {settings.MAX_REQUEST_BODY_BYTES} "
+                                  "bytes.", headers={"Connection": "close"})
+        try:
+            # Django checks the Host only when something asks for it; API views never do.
+            request.get_host()
+        except DisallowedHost:
+            return error_response(400, code="bad_host", message="The Host header names a host this server does "
+                                  "not serve.")
+        return None
 
     def after(self, request, response, state):
         if response.status_code < 400 or is_error_shaped(response):
@@ -143,3 +177,93 @@ class RateLimitHeadersMiddleware(HybridMiddleware):
             response["X-RateLimit-Remaining"] = str(result.remaining)
             response["X-RateLimit-Reset"] = str(result.reset_seconds)
         return response
+
+
+class SecurityMiddleware(HybridMiddleware):
+    """Django's SecurityMiddleware (HSTS, nosniff, referrer policy, ...), run inline, plus the
+    Content-Security-Policy of every HTML page (the admin, the API docs)."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.django = DjangoSecurityMiddleware(get_response)
+
+    def early_response(self, request):
+        return self.django.process_request(request)
+
+    def after(self, request, response, state):
+        response = self.django.process_response(request, response)
+        if response.get("Content-Type", "").startswith("text/html"):
+            response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
+
+
+class StaticFilesMiddleware(HybridMiddleware):
+    """WhiteNoise, for requests under STATIC_URL only: it is sync-only, so in the stack it
+    would move every request onto a thread and back."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.whitenoise = WhiteNoiseMiddleware(get_response)
+        self.prefix = settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/" + settings.STATIC_URL
+
+    def __call__(self, request):
+        if not request.path.startswith(self.prefix):
+            return self.get_response(request)
+        if self.is_async:
+            return self._serve_async(request)
+        return self._static_response(request) or self.get_response(request)
+
+    async def _serve_async(self, request):
+        # Looking the file up touches the disk: off the event loop.
+        response = await sync_to_async(self._static_response, thread_sensitive=False)(request)
+        return response or await self.get_response(request)
+
+    def _static_response(self, request):
+        """WhiteNoise's own lookup and response (its __call__ without the pass-through)."""
+        whitenoise = self.whitenoise
+        if whitenoise.autorefresh:
+            static_file = whitenoise.find_file(request.path_info)
+        else:
+            static_file = whitenoise.files.get(request.path_info)
+        return None if static_file is None else whitenoise.serve(static_file, request)
+
+
+class AdminMiddleware(HybridMiddleware):
+    """settings.ADMIN_MIDDLEWARE around requests under ADMIN_URL; every other request skips it.
+
+    Django calls `process_view` hooks only of the middleware in settings.MIDDLEWARE, so this
+    one passes them on (CSRF checks a form in its process_view), for admin requests only."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.prefix = "/" + settings.ADMIN_URL
+        chain, view_hooks = get_response, []
+        for path in reversed(settings.ADMIN_MIDDLEWARE):
+            # Given an async get_response, Django's middleware builds its async form.
+            chain = import_string(path)(chain)
+            if hasattr(chain, "process_view"):
+                view_hooks.insert(0, chain.process_view)
+        self.admin_chain = chain
+        self.view_hooks = view_hooks
+        # Set per mode, so Django calls it without adapting it (an adapted hook is a thread hop
+        # for every request).
+        self.process_view = self._process_view_async if self.is_async else self._process_view
+
+    def __call__(self, request):
+        if request.path.startswith(self.prefix):
+            return self.admin_chain(request)
+        return self.get_response(request)
+
+    def _process_view(self, request, view_func, view_args, view_kwargs):
+        if not request.path.startswith(self.prefix):
+            return None
+        for hook in self.view_hooks:
+            response = hook(request, view_func, view_args, view_kwargs)
+            if response is not None:
+                return response
+        return None
+
+    async def _process_view_async(self, request, view_func, view_args, view_kwargs):
+        if not request.path.startswith(self.prefix):
+            return None
+        return await sync_to_async(self._process_view)(request, view_func, view_args, view_kwargs)

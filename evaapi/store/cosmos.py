@@ -283,7 +283,7 @@ class CosmosStore(Store):
 
     def _ping(self):
         try:
-            self.database.read()
+            self.database.read(response_hook=_charge)
         except _SDK_ERRORS as exc:
             raise _error(exc) from exc
 

@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evaapi.auth import repositories
-from evaapi.times import iso
 from evaapi.redis import redis_client
 from evaapi.store.metrics import count_store_calls
+from evaapi.times import iso
 from tests.factories import api_key_make, client_for
 
 pytestmark = pytest.mark.django_db

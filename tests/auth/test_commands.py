@@ -1,11 +1,17 @@
 import io
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 
+from evaapi.auth.management.commands import list_api_keys, list_tenants, login_lockout_clear
 from evaapi.auth.models import TenantMembership
-from evaapi.auth.selectors import api_key_get, tenant_get
+from evaapi.auth.scopes import ALL_SCOPES
+from evaapi.auth.selectors import api_key_get, audit_log_list, tenant_get
+from evaapi.auth.services.api_keys import api_key_create, api_key_revoke
+from evaapi.auth.services.tenants import tenant_create
 from tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +44,88 @@ def test_commands_refuse_bad_input():
     run("create_tenant", "Dup", "--id", "dup-tenant-id")
     with pytest.raises(CommandError, match="already exists"):
         run("create_tenant", "Dup", "--id", "dup-tenant-id")
+
+
+def test_list_tenants_pages_through_every_tenant(monkeypatch):
+    monkeypatch.setattr(list_tenants, "PAGE_SIZE", 1)
+    created = [tenant_create(name=f"Listed {n}", tier="basic") for n in range(3)]
+    out, _ = run("list_tenants")
+    header, *rows = out.splitlines()
+    assert header.split("\t") == ["id", "name", "tier", "status", "created"]
+    listed = {row.split("\t")[0]: row.split("\t") for row in rows}
+    for tenant in created:
+        assert listed[tenant.id] == [tenant.id, tenant.name, "basic", "active", tenant.created_at]
+
+
+def test_list_api_keys_shows_every_key_of_the_tenant_and_never_a_hash(monkeypatch):
+    monkeypatch.setattr(list_api_keys, "PAGE_SIZE", 1)
+    tenant, other = tenant_create(name="Keyed"), tenant_create(name="Other")
+    kept, _ = api_key_create(tenant=tenant, actor="test", name="ci", scopes=["audit:read", "spaces:read"])
+    revoked, _ = api_key_create(tenant=tenant, actor="test", name="old", scopes=["admin"])
+    revoked = api_key_revoke(tenant=tenant, actor="test", key_id=revoked.id)
+    foreign, _ = api_key_create(tenant=other, actor="test", name="foreign", scopes=["admin"])
+    out, _ = run("list_api_keys", tenant.id)
+    header, *rows = out.splitlines()
+    assert header.split("\t") == ["id", "name", "scopes", "created", "expires", "revoked", "last used"]
+    assert [row.split("\t") for row in rows] == [
+        [revoked.id, "old", "admin", revoked.created_at, "-", revoked.revoked_at, "-"],
+        [kept.id, "ci", "audit:read,spaces:read", kept.created_at, "-", "-", "-"],
+    ]
+    for hidden in (kept.key_hash, revoked.key_hash, foreign.id):
+        assert hidden not in out
+    with pytest.raises(CommandError, match="No such tenant"):
+        run("list_api_keys", "no-such-tenant")
+
+
+def test_add_member_makes_an_existing_user_a_member_and_is_audited():
+    tenant = tenant_create(name="Members")
+    user = get_user_model().objects.create_user(username="member1", password="x" * 12)
+    out, _ = run("add_member", tenant.id, "member1", "--scopes", "audit:read,spaces:read")
+    assert f"user member1 is a member of tenant {tenant.id}" in out
+    membership = TenantMembership.objects.get(user=user)
+    assert (membership.tenant_id, membership.scopes) == (tenant.id, ["audit:read", "spaces:read"])
+    entries, _ = audit_log_list(tenant=tenant, filters={"action": "tenant.member_add"}, limit=10, continuation=None)
+    assert [(e.actor, e.resource_id) for e in entries] == [("cli", str(user.pk))]
+    # A user belongs to one tenant: adding them to another moves them.
+    moved_to = tenant_create(name="Elsewhere")
+    run("add_member", moved_to.id, "member1")
+    membership.refresh_from_db()
+    assert membership.tenant_id == moved_to.id
+    assert membership.scopes == sorted(set(ALL_SCOPES) - {"admin"})  # the default
+
+
+def test_add_member_refuses_bad_input():
+    tenant = tenant_create(name="Strict")
+    get_user_model().objects.create_user(username="member2", password="x" * 12)
+    with pytest.raises(CommandError, match="no Django user"):
+        run("add_member", tenant.id, "ghost")
+    with pytest.raises(CommandError, match="No such tenant"):
+        run("add_member", "no-such-tenant", "member2")
+    with pytest.raises(CommandError, match="Unknown scopes"):
+        run("add_member", tenant.id, "member2", "--scopes", "audit:read,root")
+    assert not TenantMembership.objects.filter(user__username="member2").exists()
+
+
+@override_settings(LOGIN_MAX_FAILURES=2)
+def test_login_lockout_clear_ends_a_lockout():
+    tenant = tenant_create(name="Locked")
+    user = get_user_model().objects.create_user(username="locked1", password="correct horse 1")
+    TenantMembership.objects.create(user=user, tenant_id=tenant.id, scopes=["audit:read"])
+
+    def login(password):
+        return client_for().post("/api/v1/auth/login", {"username": "locked1", "password": password}, format="json")
+
+    assert [login("wrong").status_code for _ in range(2)] == [401, 401]
+    assert login("correct horse 1").status_code == 429
+    out, _ = run("login_lockout_clear", "locked1")
+    assert "locked1" in out
+    assert login("correct horse 1").status_code == 200
+
+
+def test_login_lockout_clear_says_when_redis_is_unreachable(monkeypatch):
+    def unreachable(*, username):
+        raise redis.ConnectionError("connection refused")
+
+    monkeypatch.setattr(login_lockout_clear, "login_failures_clear", unreachable)
+    with pytest.raises(CommandError, match="Redis"):
+        run("login_lockout_clear", "anyone")

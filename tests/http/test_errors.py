@@ -97,3 +97,108 @@ def test_an_oversized_body_is_413(client):
 
 def test_a_json_array_where_an_object_belongs_is_400(client):
     assert_error_shape(client.post("/echo", "[1, 2]", content_type="application/json"), 400, "validation_error")
+
+
+# --- hostile input (issue 7, items 1, 2, 3, 19, 20) ------------------------------------------
+MANY_PARAMETERS = "&".join(f"p{i}=1" for i in range(1500))
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/auth/api-keys", "/openapi.json", "/docs", "/api/v1/auth/login", "/admin/login/", "/health"]
+)
+@pytest.mark.django_db
+def test_too_many_query_parameters_is_400_not_500(client, path, caplog):
+    with caplog.at_level(logging.WARNING):
+        response = client.get(f"{path}?{MANY_PARAMETERS}")
+    if path == "/health":
+        assert response.status_code == 200  # reads no parameters
+        return
+    body = assert_error_shape(response, 400, "too_many_parameters")
+    assert "1000" in body["error"]["message"]
+    assert not [r for r in caplog.records if r.exc_info], "no traceback is logged for bad input"
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [33, 990, 5000])
+@pytest.mark.django_db
+def test_a_deeply_nested_body_is_400_without_a_traceback(client, depth, caplog, tenant):
+    from tests.factories import api_key_make
+
+    key = api_key_make(tenant)
+    body = '{"name": "k", "scopes": ' + _nested(depth) + "}"
+    with caplog.at_level(logging.WARNING):
+        targets = (("/api/v1/auth/login", {}), ("/api/v1/auth/api-keys", {"Authorization": f"Bearer {key}"}))
+        for path, headers in targets:
+            response = client.post(path, body, content_type="application/json", headers=headers)
+            error = assert_error_shape(response, 400, "parse_error")["error"]
+            assert "nests deeper than 32 levels" in error["message"]
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('{"name": ' + "9" * 5000 + "}", "number that is not a valid JSON value"),
+        ('{"name": NaN}', "number that is not a valid JSON value"),
+        ('{"name": "x",}', "not valid JSON"),
+        ("\xff\xfe", "not valid utf-8"),
+    ],
+)
+def test_parse_errors_say_what_is_wrong_without_python_internals(client, body, words):
+    response = client.post("/echo", body.encode("latin-1"), content_type="application/json")
+    message = assert_error_shape(response, 400, "parse_error")["error"]["message"]
+    assert words in message
+    for internal in ("sys.", "Python", "JSON parse error"):
+        assert internal not in message
+
+
+@pytest.mark.django_db
+def test_a_continuation_token_with_values_of_the_wrong_types_is_400(admin_client):
+    import base64
+    import json
+
+    first = admin_client.get("/api/v1/auth/api-keys", {"limit": 1}).json()
+    admin_client.post("/api/v1/auth/api-keys", {"name": "second", "scopes": ["spaces:read"]}, format="json")
+    real = admin_client.get("/api/v1/auth/api-keys", {"limit": 1}).json()["continuation"]
+    assert first is not None
+    assert real
+    fingerprint = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))["f"]
+    for values in (["x", [1]], [{"a": 1}, "id"], [None, "id"], ["x"], [1, 2, 3]):
+        forged = base64.urlsafe_b64encode(json.dumps({"f": fingerprint, "v": values}).encode()).decode()
+        response = admin_client.get("/api/v1/auth/api-keys", {"continuation": forged})
+        assert_error_shape(response, 400, "invalid_query")
+
+
+def test_drf_405_names_the_allowed_methods(client):
+    body = assert_error_shape(client.get("/echo"), 405, "method_not_allowed")
+    assert body["error"]["details"] == {"allowed_methods": ["POST"]}
+
+
+def test_post_to_health_is_405_not_a_csrf_403(client):
+    body = assert_error_shape(client.post("/health"), 405, "method_not_allowed")
+    assert body["error"]["details"] == {"allowed_methods": ["GET"]}
+
+
+def test_a_host_not_allowed_is_400(client, caplog):
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/api/v1/auth/api-keys", HTTP_HOST="evil.example.com")
+    assert_error_shape(response, 400, "bad_host")
+
+
+def test_responses_carry_their_length(client):
+    response = client.get("/health")
+    assert response["Content-Length"] == str(len(response.content))
+
+
+@pytest.mark.parametrize("path", ["/docs", "/admin/login/"])
+@pytest.mark.django_db
+def test_html_pages_carry_a_content_security_policy(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert b"<script>" not in response.content  # no inline script the policy would block

@@ -4,7 +4,6 @@ from django.urls import include, path
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from evaapi.api.views import ApiView
 
@@ -22,7 +21,7 @@ class EchoInput(serializers.Serializer):
     name = serializers.CharField(max_length=10)
 
 
-class EchoApi(APIView):
+class EchoApi(ApiView):
     authentication_classes = []
     permission_classes = []
 

@@ -586,11 +586,20 @@ def test_two_processes_incrementing_with_etag_retry_lose_no_update(make_containe
     container = make_container()
     container.create(item("counter", n=0))
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(2) as pool:
-        args = (*backend, container.spec, "counter", 40)
-        retries = pool.starmap(increment_with_etag_retry, [args, args])
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    workers = [
+        ctx.Process(target=increment_with_etag_retry,
+                    args=(*backend, container.spec, "counter", 40, barrier, results))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    retries = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
     assert container.read("counter", partition_key="t1")["n"] == 80
-    print(f"etag retries: {retries}")
+    # Both read the same version before either wrote: one of them must have been refused.
+    assert sum(retries) >= 1
 
 
 # --- declaration and counting ----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """API keys: `eva_` + 43 characters, stored only as a keyed hash; the 12 characters after the
 prefix are the key's id, so authenticating a request is one point read."""
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -118,11 +119,9 @@ def api_key_authenticate(*, raw_key: str) -> Principal:
 def _api_key_rehash(key: ApiKey, raw_key: str) -> None:
     """A key still hashed with a previous pepper moves to the current one on its first use, so
     a pepper rotation ends once every key has been used (or API_KEY_PEPPER_PREVIOUS is cleared)."""
-    try:
+    with contextlib.suppress(PreconditionFailed, NotFound):  # changed meanwhile: the next use tries again
         repositories.api_key_update(key=key, key_hash=_key_hash(raw_key, settings.API_KEY_PEPPER),
                                     last_used_at=iso(utc_now()))
-    except (PreconditionFailed, NotFound):
-        pass  # changed or deleted meanwhile; the next use tries again
 
 
 def _api_key_touch(key: ApiKey, now: datetime) -> None:
@@ -132,7 +131,5 @@ def _api_key_touch(key: ApiKey, now: datetime) -> None:
     except redis.RedisError:
         return  # not worth failing or slowing a request for
     if first:
-        try:
+        with contextlib.suppress(PreconditionFailed, NotFound):  # revoked or changed meanwhile: that write wins
             repositories.api_key_update(key=key, last_used_at=iso(now))
-        except (PreconditionFailed, NotFound):
-            pass  # revoked or changed meanwhile: that write wins

@@ -12,9 +12,10 @@ from evaapi.store import Conflict
 from evaapi.times import iso, utc_now
 
 
-def tenant_create(*, name: str, tier: str = TenantTier.FREE, tenant_id: str | None = None) -> Tenant:
+def tenant_create(*, name: str, tier: str = TenantTier.FREE, tenant_id: str | None = None,
+                  actor: str = "cli") -> Tenant:
     """`tenant_id` defaults to a new UUID; give the Entra ID tenant id (`tid`) to let that
-    directory's tokens in."""
+    directory's tokens in. Tenants are made by operators (the `create_tenant` command)."""
     if not name.strip():
         raise InvalidInput("A tenant needs a name.")
     try:
@@ -29,9 +30,12 @@ def tenant_create(*, name: str, tier: str = TenantTier.FREE, tenant_id: str | No
         created_at=iso(utc_now()),
     )
     try:
-        return repositories.tenant_insert(tenant)
+        tenant = repositories.tenant_insert(tenant)
     except Conflict:
         raise InvalidInput(f"Tenant {tenant.id} already exists.") from None
+    audit_record(tenant_id=tenant.id, actor=actor, action="tenant.create", resource_type="tenant",
+                 resource_id=tenant.id)
+    return tenant
 
 
 def tenant_active_get(*, tenant_id: str) -> Tenant:

@@ -2,9 +2,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from evaapi.auth.domain import TenantTier
-from evaapi.auth.models import TenantMembership
 from evaapi.auth.scopes import ALL_SCOPES
-from evaapi.auth.services.tenants import tenant_create
+from evaapi.auth.services.tenants import tenant_create, tenant_member_add
 from evaapi.exceptions import ServiceError
 
 
@@ -33,5 +32,8 @@ class Command(BaseCommand):
         self.stdout.write(f"tenant {tenant.id} ({tenant.name}, {tenant.tier})")
         if member is not None:
             scopes = [s.strip() for s in user_scopes.split(",") if s.strip()]
-            TenantMembership.objects.update_or_create(user=member, defaults={"tenant_id": tenant.id, "scopes": scopes})
-            self.stdout.write(f"user {member.username} is a member with scopes {', '.join(scopes)}")
+            try:
+                membership = tenant_member_add(tenant=tenant, user=member, scopes=scopes, actor="cli")
+            except ServiceError as exc:
+                raise CommandError(exc.message) from exc
+            self.stdout.write(f"user {member.username} is a member with scopes {', '.join(membership.scopes)}")
