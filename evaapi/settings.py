@@ -267,7 +267,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EVA API",
-    "DESCRIPTION": "Multi-tenant document Q&A: spaces, documents, queries, webhooks. "
+    # Says what ships: each part's paths join the description as they land.
+    "DESCRIPTION": "Multi-tenant document Q&A. Available now: authentication (API keys, login, Entra ID tokens), "
+    "API keys and the audit log. Spaces, documents, queries and webhooks are coming. "
     "Errors: {\"error\": {\"code\", \"message\", \"details\"}, \"request_id\"}.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,

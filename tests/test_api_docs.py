@@ -39,3 +39,10 @@ def test_docs_page_and_its_assets_are_served(client):
 def test_admin_assets_are_served(client):
     response = client.get("/static/admin/css/base.css")
     assert response.status_code == 200
+
+
+def test_the_description_says_what_ships_and_what_is_coming(client):
+    document = client.get("/openapi.json").json()
+    description = document["info"]["description"]
+    assert "Spaces, documents, queries and webhooks are coming" in description
+    assert not [path for path in document["paths"] if "/spaces" in path or "/webhooks" in path]

@@ -141,3 +141,50 @@ def test_generated_requests_get_no_5xx_and_errors_in_the_one_shape(case, admin_k
         assert_error_shape(response, exchange)
     excluded = [negative_data_rejection] if _sends_a_blank_query_value(case) else []
     case.validate_response(response, headers=headers, excluded_checks=excluded)
+
+
+# --- The review's hostile inputs (issue 7, items 1-5), on every operation ---------------------
+# Items 4 (ill-typed token claims) and 5 (chunked and endless bodies) need a signed token and the
+# real server: tests/auth/test_tokens.py and tests/http/test_asgi_server.py.
+def _operations():
+    document = schemathesis.openapi.from_wsgi("/openapi.json", InProcessApp(), config=CONFIG).raw_schema
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def _forged_continuation() -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps({"f": "0" * 16, "v": ["x", [1]]}).encode()).decode()
+
+
+HOSTILE = {
+    "too many query parameters": lambda op: ({f"p{i}": "1" for i in range(1500)}, None),
+    "JSON nested 990 levels": lambda op: ({}, '{"a": ' + "[" * 990 + "]" * 990 + "}"),
+    "a continuation token of ill-typed values": lambda op: ({"continuation": _forged_continuation()}, None),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+@pytest.mark.parametrize(("path", "method", "operation"), list(_operations()), ids=lambda v: v if isinstance(v, str)
+                         else None)
+@pytest.mark.django_db
+def test_the_reviews_hostile_inputs_get_a_4xx_on_every_operation(path, method, operation, case, admin_key,
+                                                                  login_failures_contained):
+    from django.test import Client
+
+    query, body = HOSTILE[case](operation)
+    if body is not None and "requestBody" not in operation:
+        pytest.skip("no request body")
+    if "continuation" in query and not any(p["name"] == "continuation" for p in operation.get("parameters", [])):
+        pytest.skip("no continuation parameter")
+    url = path.replace("{key_id}", "AAAAAAAAAAAA")
+    client = Client(REMOTE_ADDR=FUZZ_CLIENT_IP, headers={"Authorization": f"Bearer {admin_key}"})
+    response = client.generic(method.upper(), url, data=body or "", content_type="application/json",
+                              QUERY_STRING="&".join(f"{k}={v}" for k, v in query.items()))
+    assert 400 <= response.status_code < 500, (case, path, method, response.content[:300])
+    body = response.json()
+    assert set(body) == {"error", "request_id"}
+    assert body["request_id"] == response["X-Request-ID"]
