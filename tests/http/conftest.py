@@ -37,7 +37,7 @@ def api_server(*, app: str = "evaapi.asgi:application", workers: int = 1, env: d
     ).start()
     try:
         server.wait_until_listening(timeout=60)
-        yield server, f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
 
@@ -47,5 +47,5 @@ def live_server_url():
     # The server's own Django database (users, sessions) is the var dir's file, not the test database.
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=PROJECT_DIR,
                    env=os.environ, check=True)
-    with api_server(env=SERVER_ENV) as (_, url):
+    with api_server(env=SERVER_ENV) as url:
         yield url

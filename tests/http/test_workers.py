@@ -13,7 +13,7 @@ from tests.http.ws_app import GROUP
 
 
 async def test_a_group_message_reaches_sockets_on_every_worker_process():
-    with api_server(app="tests.http.ws_app:application", workers=2) as (server, url):
+    with api_server(app="tests.http.ws_app:application", workers=2) as url:
         ws_url = url.replace("http://", "ws://") + "/ws/broadcast"
         sockets, pids = [], {}
         try:
