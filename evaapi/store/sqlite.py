@@ -257,24 +257,28 @@ class SqliteContainer(Container):
 
 
 def patch_apply(item: dict, op: PatchOp) -> None:
-    """Applies one patch operation in place, with Cosmos' semantics for set, incr and remove.
-    The path and operation are already checked (Container._check_patch)."""
+    """Applies one patch operation in place, with Cosmos' semantics for set, incr and remove,
+    failures included: what Cosmos refuses with a 400 for this item's data (a missing parent, a
+    missing field to remove, incr of a non-number) is the same StoreError here. The path and
+    operation are already checked (Container._check_patch)."""
     parts = op.path.split("/")[1:]
     parent = item
     for part in parts[:-1]:
-        parent = parent.setdefault(part, {})
+        parent = parent.get(part)
         if not isinstance(parent, dict):
-            raise ValueError(f"patch path {op.path!r} crosses a non-object")
+            raise StoreError(f"patch: {op.path!r} has no object to hold it")
     leaf = parts[-1]
     if op.op == "set":
         parent[leaf] = op.value
     elif op.op == "incr":
         current = parent.get(leaf, 0)
         if not isinstance(current, int | float) or isinstance(current, bool):
-            raise ValueError(f"patch incr: {op.path!r} is not a number")
+            raise StoreError(f"patch: incr of {op.path!r}, which is not a number")
         parent[leaf] = current + op.value
     else:  # remove
-        parent.pop(leaf, None)
+        if leaf not in parent:
+            raise StoreError(f"patch: remove of {op.path!r}, which is not there")
+        del parent[leaf]
 
 
 def _store_error(exc: sqlite3.Error) -> StoreError:

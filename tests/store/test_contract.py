@@ -15,6 +15,7 @@ from evaapi.store import (
     PatchOp,
     PreconditionFailed,
     Query,
+    StoreError,
     StoreMismatch,
     TooLarge,
     batch_create,
@@ -150,6 +151,26 @@ def test_patch_sets_increments_and_removes(make_container):
     assert patched["meta"] == {"kind": "txt"}
     assert "gone" not in patched
     assert container.read("a", partition_key="t1") == patched
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [patch_remove("/absent"), patch_set("/nowhere/field", 1), patch_incr("/label", 1), patch_set("/label/x", 1)],
+    ids=["remove a missing field", "set under a missing parent", "incr a string", "set under a string"],
+)
+def test_a_patch_the_items_data_does_not_allow_fails_alike_and_changes_nothing(make_container, operation):
+    """Cosmos refuses these with a 400 (the store's plain StoreError); SQLite must not quietly do
+    something else."""
+    container = make_container()
+    before = container.create(item("a", n=1, label="text"))
+    for attempt in (
+        lambda: container.patch("a", partition_key="t1", operations=[patch_set("/n", 2), operation]),
+        lambda: container.batch([batch_patch("a", [patch_set("/n", 2), operation])], partition_key="t1"),
+    ):
+        with pytest.raises(StoreError) as raised:
+            attempt()
+        assert type(raised.value) is StoreError
+        assert container.read("a", partition_key="t1") == before
 
 
 def patch_target(make_container):
