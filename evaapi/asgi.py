@@ -15,6 +15,7 @@ from django.conf import settings  # noqa: E402
 from django.core import checks  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
+from documents.api.urls import UPLOAD_PATH  # noqa: E402
 from evaapi.http.asgi import EvaASGIHandler, RequestBodyGuard  # noqa: E402
 from evaapi.routing import websocket_urlpatterns  # noqa: E402
 
@@ -26,7 +27,12 @@ if _problems:
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestBodyGuard(EvaASGIHandler(), max_bytes=settings.MAX_REQUEST_BODY_BYTES),
+        "http": RequestBodyGuard(
+            EvaASGIHandler(),
+            max_bytes=settings.MAX_REQUEST_BODY_BYTES,
+            # An upload's form carries the file and a little more (field names, metadata).
+            larger={("POST", UPLOAD_PATH): settings.EVA_MAX_UPLOAD_MB * 1024 * 1024 + 64 * 1024},
+        ),
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

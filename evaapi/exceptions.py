@@ -38,6 +38,28 @@ class ResourceNotFound(ServiceError):
     code = "not_found"
 
 
+class ResourceConflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class VersionMismatch(ServiceError):
+    """If-Match named a version that is no longer the current one."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class RateLimited(ServiceError):
     status = 429
     code = "rate_limited"

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "evaapi",
     "evaapi.auth",
+    "evaapi.events",
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -175,6 +176,46 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 
+# --- Documents' files (documents/storage.py) ----------------------------------------------------
+# filesystem (under MEDIA_ROOT; the default) | azure (Blob Storage: a connection string, or an
+# account name with Entra ID through DefaultAzureCredential).
+EVA_BLOB_BACKEND = env_str("EVA_BLOB_BACKEND", "filesystem")
+AZURE_STORAGE_CONNECTION_STRING = env_str("AZURE_STORAGE_CONNECTION_STRING")
+AZURE_STORAGE_ACCOUNT_NAME = env_str("AZURE_STORAGE_ACCOUNT_NAME")
+AZURE_STORAGE_CONTAINER = env_str("AZURE_STORAGE_CONTAINER", "documents")
+# Lifetime of the signed URL GET /documents/{id}/content redirects to (Azure only), in seconds.
+DOCUMENT_DOWNLOAD_URL_SECONDS = env_int("DOCUMENT_DOWNLOAD_URL_SECONDS", 300)
+EVA_MAX_UPLOAD_MB = env_int("EVA_MAX_UPLOAD_MB", 50)
+# A document `processing` for longer than this (its worker was killed) is tried again, up to 3
+# attempts in all, then failed. Keep it above the documents queue's job timeout.
+DOCUMENT_PROCESSING_TIMEOUT_SECONDS = env_int("DOCUMENT_PROCESSING_TIMEOUT_SECONDS", 600)
+if EVA_BLOB_BACKEND not in {"filesystem", "azure"}:
+    raise ImproperlyConfigured(f"EVA_BLOB_BACKEND must be filesystem or azure, got {EVA_BLOB_BACKEND!r}")
+
+
+def _azure_documents_storage() -> dict:
+    options = {"azure_container": AZURE_STORAGE_CONTAINER, "overwrite_files": False}
+    if AZURE_STORAGE_CONNECTION_STRING:
+        return {**options, "connection_string": AZURE_STORAGE_CONNECTION_STRING}
+    if not AZURE_STORAGE_ACCOUNT_NAME:
+        raise ImproperlyConfigured("EVA_BLOB_BACKEND=azure needs AZURE_STORAGE_CONNECTION_STRING or "
+                                   "AZURE_STORAGE_ACCOUNT_NAME")
+    from azure.identity import DefaultAzureCredential
+
+    return {**options, "account_name": AZURE_STORAGE_ACCOUNT_NAME, "token_credential": DefaultAzureCredential()}
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "documents": (
+        {"BACKEND": "storages.backends.azure_storage.AzureStorage", "OPTIONS": _azure_documents_storage()}
+        if EVA_BLOB_BACKEND == "azure"
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage",
+              "OPTIONS": {"location": str(MEDIA_ROOT / "documents")}}
+    ),
+}
+
 # --- Document store (domain data; see evaapi/store) -------------------------------------------
 EVA_STORE_BACKEND = env_str("EVA_STORE_BACKEND", "sqlite")
 if EVA_STORE_BACKEND not in {"sqlite", "cosmos"}:
@@ -247,6 +288,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # duration), and the threads async code (GraphQL, WebSocket consumers) calls services on.
 EVA_REQUEST_THREADS = env_int("EVA_REQUEST_THREADS", 64)
 EVA_SYNC_POOL_THREADS = env_int("EVA_SYNC_POOL_THREADS", 16)
+
+# --- Events (evaapi/events) and the sweeper -------------------------------------------------
+# How long GET /api/v1/events keeps an event, in days.
+EVENT_TTL_DAYS = env_int("EVENT_TTL_DAYS", 30)
+# Seconds between two rounds of `manage.py sweep` (events left in outboxes, stuck documents, purges).
+SWEEP_INTERVAL_SECONDS = env_float("SWEEP_INTERVAL_SECONDS", 5.0)
+# The sweeper leaves an item's events to the write that made them for this long first.
+SWEEP_GRACE_SECONDS = env_float("SWEEP_GRACE_SECONDS", 5.0)
 
 # --- Health ----------------------------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env_float("READINESS_TIMEOUT_SECONDS", 2.0)

@@ -9,6 +9,9 @@ urlpatterns = [
     path("health", health.health, name="health"),
     path("health/ready", health.health_ready, name="health-ready"),
     path("api/v1/", include("evaapi.auth.api.urls")),
+    path("api/v1/", include("evaapi.events.api.urls")),
+    path("api/v1/", include("spaces.api.urls")),
+    path("api/v1/", include("documents.api.urls")),
     # The API's description is public: no credentials, no rate limit.
     path(
         "openapi.json",

@@ -1,14 +1,20 @@
 """The HTTP side of the ASGI application: Django's handler, fronted by a request-body guard."""
 
 import asyncio
+import re
+import tempfile
 
 from asgiref.sync import ThreadSensitiveContext
 from django.core.handlers.asgi import ASGIHandler
 
 from evaapi.concurrency import request_executor
 
-# Set in the scope when the body was refused unread; ErrorShapeMiddleware answers 413.
+# Set in the scope (to the limit passed) when the body was refused unread; ErrorShapeMiddleware
+# answers 413.
 BODY_REFUSED = "evaapi.body_refused"
+# A chunked body is held in memory up to this size, then on disk, until it is whole.
+_SPOOL_BYTES = 1024 * 1024
+_REPLAY_BLOCK = 64 * 1024
 
 
 class EvaASGIHandler(ASGIHandler):
@@ -43,57 +49,77 @@ class RequestBodyGuard:
     A chunked body within the limit is read whole and handed on with a Content-Length, because
     Django's request and DRF's parsers read no body without one."""
 
-    def __init__(self, app, *, max_bytes: int):
+    def __init__(self, app, *, max_bytes: int, larger: dict[tuple[str, str], int] | None = None):
+        """`larger`: {(method, path regex): limit} for the endpoints that take more (uploads)."""
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = [(method, re.compile(path), limit) for (method, path), limit in (larger or {}).items()]
+
+    def _limit(self, scope) -> int:
+        for method, path, limit in self.larger:
+            if scope["method"] == method and path.match(scope["path"]):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        max_bytes = self._limit(scope)
         length = _header(scope, b"content-length")
         if length is not None:
             try:
-                too_large = int(length) > self.max_bytes
+                too_large = int(length) > max_bytes
             except ValueError:
                 too_large = False  # the server refuses a malformed length before we see it
             if too_large:
-                return await self.app(_refused(scope), _replay(b"", None), send)
+                return await self.app(_refused(scope, max_bytes), _replay(None, None), send)
             return await self.app(scope, receive, send)
         if _header(scope, b"transfer-encoding") is None:
             return await self.app(scope, receive, send)
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                return await self.app(_refused(scope), _replay(b"", None), send)
-            if not message.get("more_body", False):
-                break
-        headers = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        return await self.app({**scope, "headers": headers}, _replay(bytes(body), receive), send)
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as body:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                body.write(message.get("body", b""))
+                if body.tell() > max_bytes:
+                    return await self.app(_refused(scope, max_bytes), _replay(None, None), send)
+                if not message.get("more_body", False):
+                    break
+            headers = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"]
+            headers.append((b"content-length", str(body.tell()).encode()))
+            body.seek(0)
+            return await self.app({**scope, "headers": headers}, _replay(body, receive), send)
 
 
-def _refused(scope) -> dict:
+def _refused(scope, limit: int) -> dict:
     headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
-    return {**scope, "headers": headers, BODY_REFUSED: True}
+    return {**scope, "headers": headers, BODY_REFUSED: limit}
 
 
-def _replay(body: bytes, receive):
-    """A receive() that gives `body` whole, then what `receive` gives (the disconnect); with no
-    `receive`, nothing more: the unread rest of a refused body stays in the socket, never in
-    memory, and the connection closes after the response (ErrorShapeMiddleware asks for it)."""
-    sent = False
+def _replay(body, receive):
+    """A receive() that gives the file `body` (None: an empty body) in blocks, then what
+    `receive` gives (the disconnect); with no `receive`, nothing more: the unread rest of a
+    refused body stays in the socket, never in memory, and the connection closes after the
+    response (ErrorShapeMiddleware asks for it)."""
+    done = False
 
     async def replay():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        nonlocal done
+        if not done:
+            block = body.read(_REPLAY_BLOCK) if body is not None else b""
+            more = body is not None and body.tell() < _size(body)
+            done = not more
+            return {"type": "http.request", "body": block, "more_body": more}
         if receive is None:
             await asyncio.Future()  # waits until the request is done and this is cancelled
         return await receive()
 
     return replay
+
+
+def _size(file) -> int:
+    position = file.tell()
+    end = file.seek(0, 2)
+    file.seek(position)
+    return end

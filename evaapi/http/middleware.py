@@ -135,10 +135,11 @@ class ErrorShapeMiddleware(HybridMiddleware):
     must not reach a view: a Host not in ALLOWED_HOSTS, a body refused unread (413)."""
 
     def early_response(self, request):
-        if getattr(request, "scope", {}).get(BODY_REFUSED):
+        limit = getattr(request, "scope", {}).get(BODY_REFUSED)
+        if limit:
             # The rest of the body was never read: the connection cannot carry another request.
-            return error_response(413, message=f"The request body is larger than {settings.MAX_REQUEST_BODY_BYTES} "
-                                  "bytes.", headers={"Connection": "close"})
+            return error_response(413, message=f"The request body is larger than {limit} bytes.",
+                                  headers={"Connection": "close"})
         try:
             # Django checks the Host only when something asks for it; API views never do.
             request.get_host()

@@ -1,24 +1,50 @@
 """Every endpoint that exists: 401 without credentials, 403 without its scope, 404 for another
-tenant's resource. The first test keeps the table complete."""
+tenant's resource (and that resource untouched), every successful write audited. The first
+test keeps the table complete."""
 
+import re
 import uuid
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from documents.services import document_upload
+from evaapi.auth.services.api_keys import api_key_create
+from spaces.services import space_create
 from tests.factories import api_key_make, client_for, tenant_make
 
-# (method, path, scope needed, body). {key_id} is a resource of the caller's own tenant, or of
-# another tenant in the 404 test.
+
+def _upload():
+    return {"file": SimpleUploadedFile(f"n{uuid.uuid4().hex[:6]}.txt", uuid.uuid4().hex.encode() * 4)}
+
+
+# (method, path, scope needed, body). {key_id}, {space_id} and {document_id} are resources of
+# the caller's own tenant, or of another tenant in the 404 test. A callable body is multipart.
 ENDPOINTS = [
     ("get", "/api/v1/auth/api-keys", "admin", None),
     ("post", "/api/v1/auth/api-keys", "admin", {"name": "k", "scopes": ["spaces:read"]}),
     ("get", "/api/v1/auth/api-keys/{key_id}", "admin", None),
     ("delete", "/api/v1/auth/api-keys/{key_id}", "admin", None),
     ("get", "/api/v1/audit-logs", "audit:read", None),
+    ("get", "/api/v1/events", "spaces:read", None),
+    ("get", "/api/v1/spaces", "spaces:read", None),
+    ("post", "/api/v1/spaces", "spaces:write", {"name": "created"}),
+    ("get", "/api/v1/spaces/{space_id}", "spaces:read", None),
+    ("patch", "/api/v1/spaces/{space_id}", "spaces:write", {"description": "changed"}),
+    ("delete", "/api/v1/spaces/{space_id}", "spaces:write", None),
+    ("get", "/api/v1/spaces/{space_id}/documents", "documents:read", None),
+    ("post", "/api/v1/spaces/{space_id}/documents", "documents:write", _upload),
+    ("get", "/api/v1/documents/{document_id}", "documents:read", None),
+    ("delete", "/api/v1/documents/{document_id}", "documents:write", None),
+    ("get", "/api/v1/documents/{document_id}/content", "documents:read", None),
+    ("get", "/api/v1/documents/{document_id}/chunks", "documents:read", None),
 ]
 # Open on purpose: health, the API's description, and login (which is how one gets credentials).
 PUBLIC = {"health", "health/ready", "openapi.json", "docs", "api/v1/auth/login"}
+# Each resource's way back, to show a refused request left it untouched.
+CHECK = {"key_id": "/api/v1/auth/api-keys/{key_id}", "space_id": "/api/v1/spaces/{space_id}",
+         "document_id": "/api/v1/documents/{document_id}"}
 
 
 def _routes(resolver, prefix=""):
@@ -31,19 +57,29 @@ def _routes(resolver, prefix=""):
 
 def test_the_table_covers_every_api_route():
     routes = {r for r in _routes(get_resolver()) if not r.startswith("admin/")}
-    tabled = {path.lstrip("/").replace("{key_id}", "<str:key_id>") for _, path, _, _ in ENDPOINTS}
+    tabled = {re.sub(r"\{(\w+)\}", r"<str:\1>", path.lstrip("/")) for _, path, _, _ in ENDPOINTS}
     assert routes == tabled | PUBLIC
 
 
-def _key_id(secret: str) -> str:
-    return secret[4:16]
+def _resources(tenant) -> dict:
+    """One of each resource, owned by `tenant`."""
+    key, _ = api_key_create(tenant=tenant, actor="test", name="target", scopes=["spaces:read"])
+    space = space_create(tenant=tenant, actor="test", name=f"target {uuid.uuid4().hex[:6]}")
+    document = document_upload(tenant=tenant, actor="test", space_id=space.id, filename="target.txt",
+                               file=SimpleUploadedFile("target.txt", uuid.uuid4().hex.encode() * 4))
+    return {"key_id": key.id, "space_id": space.id, "document_id": document.id}
+
+
+def _call(client, method, path, body, **extra):
+    if callable(body):
+        return getattr(client, method)(path, body(), format="multipart", **extra)
+    return getattr(client, method)(path, body, format="json", **extra)
 
 
 @pytest.mark.parametrize(("method", "path", "scope", "body"), ENDPOINTS)
 @pytest.mark.django_db
 def test_no_credentials_is_401(tenant, method, path, scope, body):
-    own = api_key_make(tenant)
-    response = getattr(client_for(), method)(path.format(key_id=_key_id(own)), body, format="json")
+    response = _call(client_for(), method, path.format(**_resources(tenant)), body)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="evaapi"'
     assert response.json()["error"]["code"] == "unauthenticated"
@@ -53,8 +89,9 @@ def test_no_credentials_is_401(tenant, method, path, scope, body):
 @pytest.mark.django_db
 def test_bad_credentials_are_401(tenant, method, path, scope, body):
     own = api_key_make(tenant)
+    ids = _resources(tenant)
     for bad in ("eva_" + "A" * 43, own[:-1] + ("B" if own[-1] != "B" else "C"), "not-a-token"):
-        response = getattr(client_for(bad), method)(path.format(key_id=_key_id(own)), body, format="json")
+        response = _call(client_for(bad), method, path.format(**ids), body)
         assert response.status_code == 401, bad
         assert 'error="invalid_token"' in response["WWW-Authenticate"]
 
@@ -62,26 +99,25 @@ def test_bad_credentials_are_401(tenant, method, path, scope, body):
 @pytest.mark.parametrize(("method", "path", "scope", "body"), ENDPOINTS)
 @pytest.mark.django_db
 def test_missing_scope_is_403(tenant, method, path, scope, body):
-    own = api_key_make(tenant)
     others = [s for s in ("spaces:read", "documents:write", "audit:read") if s != scope]
     client = client_for(api_key_make(tenant, scopes=others))
-    response = getattr(client, method)(path.format(key_id=_key_id(own)), body, format="json")
+    response = _call(client, method, path.format(**_resources(tenant)), body)
     assert response.status_code == 403
     assert scope in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "scope", "body"), [e for e in ENDPOINTS if "{key_id}" in e[1]]
-)
+@pytest.mark.parametrize(("method", "path", "scope", "body"), [e for e in ENDPOINTS if "{" in e[1]])
 @pytest.mark.django_db
-def test_another_tenants_resource_is_404(tenant, method, path, scope, body):
-    theirs = api_key_make(tenant_make())
+def test_another_tenants_resource_is_404_and_left_untouched(tenant, method, path, scope, body):
+    other = tenant_make()
+    theirs = _resources(other)
     client = client_for(api_key_make(tenant))
-    response = getattr(client, method)(path.format(key_id=_key_id(theirs)), body, format="json")
+    response = _call(client, method, path.format(**theirs), body)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
-    # ... and it is untouched: the other tenant's key still works.
-    assert client_for(theirs).get("/api/v1/audit-logs").status_code == 200
+    owner = client_for(api_key_make(other))
+    for name, check in CHECK.items():
+        assert owner.get(check.format(**theirs)).status_code == 200, name
 
 
 @pytest.mark.parametrize(
@@ -89,10 +125,9 @@ def test_another_tenants_resource_is_404(tenant, method, path, scope, body):
 )
 @pytest.mark.django_db
 def test_every_successful_write_is_audited_with_its_request_id(tenant, method, path, scope, body):
-    own = api_key_make(tenant)
     client = client_for(api_key_make(tenant))
-    response = getattr(client, method)(path.format(key_id=_key_id(own)), body, format="json",
-                                       HTTP_X_REQUEST_ID=f"write-{method}-{uuid.uuid4().hex[:8]}")
-    assert response.status_code < 300
+    response = _call(client, method, path.format(**_resources(tenant)), body,
+                     HTTP_X_REQUEST_ID=f"write-{method}-{uuid.uuid4().hex[:8]}")
+    assert response.status_code < 300, response.content
     entries = client.get("/api/v1/audit-logs").json()["items"]
     assert response["X-Request-ID"] in [e["request_id"] for e in entries]

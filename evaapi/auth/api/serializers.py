@@ -1,16 +1,17 @@
 from rest_framework import serializers
 
+from evaapi.api.fields import StrictCharField
 from evaapi.api.pagination import PageInput
 from evaapi.auth.scopes import ALL_SCOPES
 
 
 class LoginInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=4096, trim_whitespace=False)
 
 
 class ApiKeyCreateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = StrictCharField(max_length=100)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES), min_length=1, max_length=20)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     rate_limit_per_minute = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000,
@@ -44,10 +45,10 @@ class ApiKeyCreatedOutput(ApiKeyOutput):
 
 
 class AuditLogListInput(PageInput):
-    actor = serializers.CharField(required=False, max_length=200)
-    action = serializers.CharField(required=False, max_length=100)
-    resource_type = serializers.CharField(required=False, max_length=100)
-    resource_id = serializers.CharField(required=False, max_length=200)
+    actor = StrictCharField(required=False, max_length=200)
+    action = StrictCharField(required=False, max_length=100)
+    resource_type = StrictCharField(required=False, max_length=100)
+    resource_id = StrictCharField(required=False, max_length=200)
 
 
 class AuditEntryOutput(serializers.Serializer):

@@ -1,0 +1,58 @@
+import json
+
+from rest_framework import serializers
+
+from documents.domain import LISTED_STATUSES
+from evaapi.api.fields import StrictCharField
+from evaapi.api.pagination import PageInput
+
+METADATA_MAX_BYTES = 16 * 1024
+
+
+class DocumentUploadInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    metadata = StrictCharField(required=False, max_length=METADATA_MAX_BYTES,
+                                     help_text="A JSON object (at most 16 KB), as text.")
+
+    def validate_metadata(self, value: str) -> dict:
+        try:
+            metadata = json.loads(value)
+        except ValueError:
+            raise serializers.ValidationError("Not valid JSON.") from None
+        if not isinstance(metadata, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return metadata
+
+
+class DocumentListInput(PageInput):
+    status = serializers.ChoiceField(choices=[str(s) for s in LISTED_STATUSES], required=False)
+
+
+class DocumentOutput(serializers.Serializer):
+    id = serializers.CharField()
+    tenant_id = serializers.CharField()
+    space_id = serializers.CharField()
+    filename = serializers.CharField()
+    media_type = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    status = serializers.CharField()
+    failure_reason = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField()
+    page_count = serializers.IntegerField(allow_null=True)
+    char_count = serializers.IntegerField(allow_null=True)
+    chunk_count = serializers.IntegerField(allow_null=True)
+    created_by = serializers.CharField()
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+    processed_at = serializers.CharField(allow_null=True)
+
+
+class ChunkOutput(serializers.Serializer):
+    id = serializers.CharField()
+    document_id = serializers.CharField()
+    index = serializers.IntegerField()
+    text = serializers.CharField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    page = serializers.IntegerField(allow_null=True)
