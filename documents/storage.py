@@ -4,10 +4,11 @@ Azure Blob Storage in production, the filesystem under EVA_VAR_DIR by default)."
 import contextlib
 import logging
 import threading
+from pathlib import Path
 
 from azure.core.exceptions import ResourceExistsError
 from django.conf import settings
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from storages.backends.azure_storage import AzureStorage
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,18 @@ def blob_save(name: str, file) -> str:
 
 
 def blob_delete(name: str) -> None:
-    document_storage().delete(name)
+    storage = document_storage()
+    storage.delete(name)
+    if isinstance(storage, FileSystemStorage):
+        # On disk, the document's folders go with its file when empty (Blob Storage has no folders).
+        root = Path(storage.location).resolve()
+        folder = Path(storage.path(name)).resolve().parent
+        while folder != root and root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty (or gone): the folders above are in use too
+            folder = folder.parent
 
 
 def blob_open(name: str):

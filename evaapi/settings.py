@@ -235,7 +235,9 @@ RQ_QUEUES = {
     for name in ("default", "webhooks", "documents")
 }
 # Every job counts its store calls and logs them with its id (evaapi/jobs.py).
-RQ = {"JOB_CLASS": "evaapi.jobs.CountedJob"}
+# Jobs are queued at once: what they work on is in the document store, which Django's database
+# transactions do not cover (django-rq would otherwise wait for a commit that may never come).
+RQ = {"JOB_CLASS": "evaapi.jobs.CountedJob", "COMMIT_MODE": "auto"}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -318,7 +320,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "EVA API",
     # Says what ships: each part's paths join the description as they land.
     "DESCRIPTION": "Multi-tenant document Q&A. Available now: authentication (API keys, login, Entra ID tokens), "
-    "API keys and the audit log. Spaces, documents, queries and webhooks are coming. "
+    "API keys, the audit log, spaces, documents (upload, text extraction, chunks) and events. "
+    "Queries, webhooks, GraphQL and subscriptions are coming. "
     "Errors: {\"error\": {\"code\", \"message\", \"details\"}, \"request_id\"}.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,

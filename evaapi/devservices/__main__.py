@@ -87,6 +87,9 @@ def command_run() -> int:
             cwd=PROJECT_DIR,
         ).start()
         processes.append(worker)
+        # Relays events a crash left in outboxes, recovers stuck documents, finishes deletions.
+        sweeper = ManagedProcess("sweeper", [python, "manage.py", "sweep"], env=env, cwd=PROJECT_DIR).start()
+        processes.append(sweeper)
         api.wait_until_listening(timeout=60)
         base = f"http://127.0.0.1:{http_port}"
         urls = "".join(f"  {base}{path}\n" for path in ("/health", "/health/ready", "/docs", "/admin/"))

@@ -16,6 +16,7 @@ SERVER_ENV = {
     "RATE_LIMIT_UNAUTHENTICATED": "1/3",
     "CORS_ALLOWED_ORIGINS": "https://app.example.com",
     "MAX_REQUEST_BODY_BYTES": str(1024 * 1024),
+    "EVA_MAX_UPLOAD_MB": "4",
     # Tests name their own client address in X-Forwarded-For, so per-address limits stay apart.
     "TRUSTED_PROXIES": "127.0.0.1",
 }

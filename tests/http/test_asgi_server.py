@@ -160,3 +160,37 @@ def test_an_authenticated_read_through_the_server(live_server_url, tenant):
                              headers={"Authorization": f"Bearer {key}", "X-Forwarded-For": _client_address()})
     assert response.status == 200, raw
     assert json.loads(raw)["id"] == key[4:16]
+
+
+@pytest.mark.django_db
+def test_uploads_take_their_own_larger_limit_and_are_refused_past_it(live_server_url, tenant):
+    from spaces.services import space_create
+    from tests.factories import api_key_make
+
+    key = api_key_make(tenant)
+    space = space_create(tenant=tenant, actor="test", name=f"uploads {uuid.uuid4().hex[:6]}")
+    boundary = "evaboundary"
+    words = b"plenty of words in a text file\n"
+
+    def form(size: int) -> bytes:
+        content = words * (size // len(words))
+        return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n"
+                f"Content-Type: text/plain\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": f"multipart/form-data; boundary={boundary}",
+               "X-Forwarded-For": _client_address()}
+    path = f"/api/v1/spaces/{space.id}/documents"
+    # Larger than any other body may be (1 MiB on this server), within the upload limit: taken.
+    response, raw = _request(live_server_url, "POST", path, body=form(3 * 1024 * 1024), headers=headers)
+    assert response.status == 201, raw
+    # Past the upload limit (EVA_MAX_UPLOAD_MB=4 here): refused from its declared length, before
+    # the client has sent any of it.
+    parsed = urlparse(live_server_url)
+    with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as sock:
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}Content-Length: {5 * 1024 * 1024}\r\n\r\n"
+                     .encode())
+        status_line, body = _read_response(sock)
+    assert status_line.split("\r\n")[0].split()[1] == "413"
+    limit = 4 * 1024 * 1024 + 64 * 1024
+    assert json.loads(body)["error"]["message"] == f"The request body is larger than {limit} bytes."
