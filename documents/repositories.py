@@ -4,9 +4,10 @@ import contextlib
 from dataclasses import asdict
 
 from documents.domain import LISTED_STATUSES, Document, DocumentChunk, DocumentStatus
-from evaapi.events.repositories import outbox_container_register
+from evaapi.events.repositories import OUTBOX_INDEX, outbox_container_register
 from evaapi.store import (
     ContainerSpec,
+    Index,
     NotFound,
     Query,
     batch_delete,
@@ -24,8 +25,15 @@ DOCUMENTS = outbox_container_register(container_register(
         partition_key="/tenant_id",
         # The same content twice in one space is refused; a deleted document frees its content.
         unique_keys=(("content_key",),),
-        filter_fields=("space_id", "status", "content_key", "outbox_pending", "updated_at", "processing_started_at"),
-        orderings=((("created_at", "desc"),), (("updated_at", "asc"),)),
+        filter_fields=("space_id", "status", "content_key", "outbox_pending", "updated_at"),
+        indexes=(
+            # A space's documents, newest first: all of them, or those in one status.
+            Index(equality=("space_id",), order=(("created_at", "desc"),)),
+            Index(equality=("space_id", "status"), order=(("created_at", "desc"),)),
+            # The sweeper's: documents long in one status; items with events still to relay.
+            Index(equality=("status",), order=(("updated_at", "asc"),)),
+            OUTBOX_INDEX,
+        ),
     )
 ))
 
@@ -35,7 +43,7 @@ CHUNKS = container_register(
         name="document_chunks",
         partition_key="/space_id",
         filter_fields=("document_id", "index"),
-        orderings=((("document_id", "asc"), ("index", "asc")),),
+        indexes=(Index(equality=("document_id",), order=(("index", "asc"),)),),
     )
 )
 
@@ -133,7 +141,7 @@ def chunks_write(chunks: list[DocumentChunk]) -> None:
 
 def chunks_of_document(*, space_id: str, document_id: str, limit: int, continuation: str | None = None):
     page = store().container(CHUNKS).query(
-        Query(filters=(q.eq("document_id", document_id),), order_by=(("document_id", "asc"), ("index", "asc")),
+        Query(filters=(q.eq("document_id", document_id),), order_by=(("index", "asc"),),
               limit=limit, continuation=continuation),
         partition_key=space_id,
     )
@@ -148,7 +156,7 @@ def chunks_delete_after(*, space_id: str, document_id: str, index: int) -> int:
     while True:
         page = container.query(
             Query(filters=(q.eq("document_id", document_id), q.gte("index", index)),
-                  order_by=(("document_id", "asc"), ("index", "asc")), limit=_BATCH),
+                  order_by=(("index", "asc"),), limit=_BATCH),
             partition_key=space_id,
         )
         if not page.items:

@@ -2,8 +2,8 @@
 
 import contextlib
 
-from evaapi.events.repositories import outbox_container_register
-from evaapi.store import ContainerSpec, NotFound, Query, container_register, patch_set, store
+from evaapi.events.repositories import OUTBOX_INDEX, outbox_container_register
+from evaapi.store import ContainerSpec, Index, NotFound, Query, container_register, patch_set, store
 from evaapi.store import query as q
 from spaces.domain import Space, SpaceStatus
 
@@ -14,7 +14,14 @@ SPACES = outbox_container_register(container_register(
         # Case-insensitive names, unique per tenant; a deleted space gives its name up at once.
         unique_keys=(("name_key",),),
         filter_fields=("status", "tags", "outbox_pending", "updated_at"),
-        orderings=((("created_at", "desc"),), (("name_key", "asc"),), (("updated_at", "asc"),)),
+        indexes=(
+            # The tenant's active spaces, newest first or by name (with the reverse of each).
+            Index(equality=("status",), order=(("created_at", "desc"),)),
+            Index(equality=("status",), order=(("name_key", "asc"),)),
+            # The sweeper's: deleted spaces to purge; items with events still to relay.
+            Index(equality=("status",), order=(("updated_at", "asc"),)),
+            OUTBOX_INDEX,
+        ),
     )
 ))
 

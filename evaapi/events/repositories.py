@@ -4,7 +4,7 @@ containers carry (the only module of the package that touches the store)."""
 from django.conf import settings
 
 from evaapi.events.domain import Event
-from evaapi.store import Conflict, ContainerSpec, NotFound, Query, container_register, patch_set, store
+from evaapi.store import Conflict, ContainerSpec, Index, NotFound, Query, container_register, patch_set, store
 from evaapi.store import query as q
 
 EVENTS = container_register(
@@ -13,19 +13,24 @@ EVENTS = container_register(
         partition_key="/tenant_id",
         default_ttl=-1,  # each event carries its own ttl, from EVENT_TTL_DAYS when recorded
         filter_fields=("type", "space_id"),
+        # Newest first: all (a family filters as it walks), of one type, or of one space.
         orderings=((("timestamp", "desc"),),),
+        indexes=(
+            Index(equality=("type",), order=(("timestamp", "desc"),)),
+            Index(equality=("space_id",), order=(("timestamp", "desc"),)),
+        ),
     )
 )
 
 # Containers whose items carry an outbox: {"outbox": [envelope, ...], "outbox_pending": bool,
-# "updated_at": iso}. Each declares "outbox_pending" and "updated_at" as filter fields.
+# "updated_at": iso}. Each declares OUTBOX_INDEX, the sweeper's way to the items it must relay.
 _OUTBOX_CONTAINERS: dict[str, ContainerSpec] = {}
+OUTBOX_INDEX = Index(equality=("outbox_pending",), order=(("updated_at", "asc"),))
 
 
 def outbox_container_register(spec: ContainerSpec) -> ContainerSpec:
-    missing = {"outbox_pending", "updated_at"} - set(spec.filter_fields)
-    if missing:
-        raise ValueError(f"{spec.name}: an outbox container must declare the filter fields {sorted(missing)}")
+    if OUTBOX_INDEX not in spec.indexes or "updated_at" not in spec.filter_fields:
+        raise ValueError(f"{spec.name}: an outbox container declares OUTBOX_INDEX and the filter field updated_at")
     _OUTBOX_CONTAINERS[spec.name] = spec
     return spec
 

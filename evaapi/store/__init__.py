@@ -20,13 +20,14 @@ from evaapi.store.base import (
 from evaapi.store.connection import store
 from evaapi.store.errors import Conflict, NotFound, PreconditionFailed, StoreError, StoreUnavailable, TooLarge
 from evaapi.store.query import InvalidQuery, Page, Query
-from evaapi.store.registry import ContainerSpec, container_register, container_specs
+from evaapi.store.registry import ContainerSpec, Index, container_register, container_specs
 
 __all__ = [
     "BatchOp",
     "Conflict",
     "Container",
     "ContainerSpec",
+    "Index",
     "InvalidQuery",
     "NotFound",
     "Page",

@@ -21,7 +21,7 @@ from evaapi.store.errors import (
     TooLarge,
 )
 from evaapi.store.metrics import store_calls_charge
-from evaapi.store.query import Filter, Keyset, page_from_rows
+from evaapi.store.query import Filter, Keyset, Query, page_from_rows, query_plan
 from evaapi.store.registry import ContainerSpec
 
 logger = logging.getLogger(__name__)
@@ -162,13 +162,20 @@ class CosmosContainer(Container):
         return clauses
 
     def _after(self, keyset: Keyset, params: "_Params") -> str:
-        """Items strictly after the last one returned, in the query's ordering."""
+        """Items strictly after the last one returned, in the query's ordering. The first
+        field's bound (`<=` or `>=`), implied by the alternatives, comes first: a range filter
+        an index can serve, as on the SQLite backend."""
         alternatives = []
         for i, (name, direction) in enumerate(keyset.ordering):
             parts = [f"{_ref(prev)} = {params.add(keyset.after[j])}" for j, (prev, _) in enumerate(keyset.ordering[:i])]
             parts.append(f"{_ref(name)} {'>' if direction == 'asc' else '<'} {params.add(keyset.after[i])}")
             alternatives.append("(" + " AND ".join(parts) + ")")
-        return "(" + " OR ".join(alternatives) + ")"
+        clause = "(" + " OR ".join(alternatives) + ")"
+        if len(keyset.ordering) > 1:
+            first, direction = keyset.ordering[0]
+            bound = f"{_ref(first)} {'>=' if direction == 'asc' else '<='} {params.add(keyset.after[0])}"
+            clause = f"({bound} AND {clause})"
+        return clause
 
     def _run(self, sql: str, params: "_Params", partition_key: str | None, limit: int) -> list:
         if partition_key is not None:
@@ -183,16 +190,29 @@ class CosmosContainer(Container):
         except _SDK_ERRORS as exc:
             raise _error(exc) from exc
 
-    def _query(self, keyset: Keyset, partition_key):
+    def _select(self, keyset: Keyset, partition_key: str | None) -> tuple[str, "_Params"]:
+        """The SQL text and parameters of one page. With an Index's equality prefix the
+        ORDER BY starts with the equality-filtered fields, in the composite index's order:
+        Cosmos serves a filter + ORDER BY from a composite index only when the ORDER BY starts
+        with the filtered properties (see Keyset)."""
         params = _Params()
         clauses = self._where(keyset.filters, partition_key, params)
         if keyset.after is not None:
             clauses.append(self._after(keyset, params))
         top = params.add(keyset.limit + 1)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        order = ", ".join(f"{_ref(name)} {direction.upper()}" for name, direction in keyset.ordering)
-        rows = self._run(f"SELECT TOP {top} * FROM c{where} ORDER BY {order}", params, partition_key, keyset.limit + 1)
+        order = ", ".join(f"{_ref(name)} {direction.upper()}" for name, direction in keyset.order_by)
+        return f"SELECT TOP {top} * FROM c{where} ORDER BY {order}", params
+
+    def _query(self, keyset: Keyset, partition_key):
+        sql, params = self._select(keyset, partition_key)
+        rows = self._run(sql, params, partition_key, keyset.limit + 1)
         return page_from_rows(keyset, [_clean(row) for row in rows])
+
+    def rendered(self, query: Query, *, partition_key: str | None) -> tuple[str, list[dict]]:
+        """The SQL text and parameters `query` sends (for tests and the bench)."""
+        sql, params = self._select(query_plan(self.spec, query), partition_key)
+        return sql, params.values
 
     def _count(self, filters, partition_key):
         params = _Params()
@@ -290,10 +310,14 @@ class CosmosStore(Store):
 
 def _indexing_policy(spec: ContainerSpec) -> dict:
     """Range indexes on everything (the default) plus a composite index per declared ordering,
-    which Cosmos requires for ORDER BY on more than one field."""
+    which Cosmos requires for ORDER BY on more than one field, and one per declared Index:
+    (equality fields ascending, order, id), which serves eq filters on the equality fields
+    with ORDER BY equality fields, order, id (or the exact reverse)."""
+    orderings = [spec.full_ordering(ordering) for ordering in spec.orderings]
+    orderings += [index.full_order() for index in spec.indexes]
     composites = [
-        [{"path": _path(name), "order": direction + "ending"} for name, direction in spec.full_ordering(ordering)]
-        for ordering in spec.orderings
+        [{"path": _path(name), "order": direction + "ending"} for name, direction in ordering]
+        for ordering in orderings
     ]
     return {
         "indexingMode": "consistent",

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from evaapi.store.registry import ContainerSpec, Direction
+from evaapi.store.registry import ContainerSpec, Direction, Ordering, ordering_reverse
 
 Op = Literal["eq", "ne", "in", "lt", "lte", "gt", "gte", "startswith", "array_contains", "is_null", "is_missing"]
 Scalar = str | int | float | bool
@@ -126,13 +126,29 @@ class Page:
 @dataclass(frozen=True)
 class Keyset:
     """A validated query, ready to render: the full ordering (with the id tie-breaker) and,
-    when continuing, the sort values of the last item already returned."""
+    when continuing, the sort values of the last item already returned.
+
+    `prefix` is set when a declared Index serves the query: its equality fields, each pinned
+    to one value by an `eq` filter, with the index's directions (reversed with the ordering).
+    Among the items the filters match the prefix is one constant value, so it changes no
+    order: the continuation token and the `after` condition are over `ordering` alone, and a
+    token stays valid whether or not an index serves its query. The Cosmos backend renders
+    ORDER BY prefix + ordering (`order_by`), the composite index's own order: Cosmos serves a
+    filter + ORDER BY from a composite index only when the ORDER BY starts with the filtered
+    properties. SQLite's planner reads the index in order past the `=`-pinned columns by
+    itself, so that backend orders by `ordering`."""
 
     filters: tuple[Filter, ...]
     ordering: tuple[tuple[str, Direction], ...]
     limit: int
     after: tuple | None = None
     fingerprint: str = field(default="", compare=False)
+    prefix: tuple[tuple[str, Direction], ...] = ()
+
+    @property
+    def order_by(self) -> tuple[tuple[str, Direction], ...]:
+        """The full order of the index that serves the query: prefix + ordering."""
+        return (*self.prefix, *self.ordering)
 
 
 def _field_ok(name: str) -> bool:
@@ -145,10 +161,10 @@ def query_plan(spec: ContainerSpec, query: Query) -> Keyset:
         _check_filter(spec, flt)
     if not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
-    ordering = _resolve_ordering(spec, query.order_by)
+    ordering, prefix = _resolve_ordering(spec, query.order_by, query.filters)
     fingerprint = _fingerprint(spec, query.filters, ordering)
     after = _decode_token(query.continuation, fingerprint, ordering) if query.continuation else None
-    return Keyset(query.filters, ordering, query.limit, after, fingerprint)
+    return Keyset(query.filters, ordering, query.limit, after, fingerprint, prefix)
 
 
 def _check_filter(spec: ContainerSpec, flt: Filter) -> None:
@@ -180,20 +196,36 @@ def _check_filter(spec: ContainerSpec, flt: Filter) -> None:
         raise InvalidQuery(f"{where} takes a string")
 
 
-def _resolve_ordering(spec: ContainerSpec, order_by) -> tuple[tuple[str, Direction], ...]:
+def _resolve_ordering(spec: ContainerSpec, order_by, filters) -> tuple[Ordering, Ordering]:
+    """The full ordering (with the id tie-breaker) and the prefix an Index puts before it.
+
+    An Index serves the query when its order is order_by (or the exact reverse) and every
+    one of its equality fields has an eq filter; of several, the one with the most equality
+    fields. Otherwise a declared ordering does (no prefix). An Index's order without its eq
+    filters is not declared: nothing would serve it."""
     order_by = tuple((name, direction) for name, direction in order_by)
     if not order_by:
-        return (("id", "asc"),)
+        return (("id", "asc"),), ()
+    pinned = {flt.field for flt in filters if flt.op == "eq"}
+    serving = [
+        index
+        for index in spec.indexes
+        if order_by in (index.order, ordering_reverse(index.order)) and set(index.equality) <= pinned
+    ]
+    best = max(serving, key=lambda index: len(index.equality), default=None)
+    if best is not None:
+        full = best.full_order(reverse=order_by != best.order)
+        return full[len(best.equality) :], full[: len(best.equality)]
     for declared in spec.orderings:
         if order_by == declared:
-            return spec.full_ordering(declared)
-        if order_by == _reverse(declared):
-            return _reverse(spec.full_ordering(declared))
+            return spec.full_ordering(declared), ()
+        if order_by == ordering_reverse(declared):
+            return ordering_reverse(spec.full_ordering(declared)), ()
+    needs = [index.equality for index in spec.indexes if order_by in (index.order, ordering_reverse(index.order))]
+    if needs:
+        wanted = " or ".join(repr(fields) for fields in needs)
+        raise InvalidQuery(f"{spec.name}: ordering {order_by!r} is declared only with eq filters on {wanted}")
     raise InvalidQuery(f"{spec.name}: ordering {order_by!r} is not declared")
-
-
-def _reverse(ordering):
-    return tuple((name, "desc" if direction == "asc" else "asc") for name, direction in ordering)
 
 
 def _fingerprint(spec: ContainerSpec, filters, ordering) -> str:

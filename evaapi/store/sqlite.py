@@ -16,7 +16,7 @@ from pathlib import Path
 
 from evaapi.store.base import BatchOp, Container, InitResult, PatchOp, Store, StoreMismatch, item_check_size
 from evaapi.store.errors import Conflict, NotFound, PreconditionFailed, StoreError, StoreUnavailable
-from evaapi.store.query import Filter, Keyset, page_from_rows, value_kind
+from evaapi.store.query import Filter, Keyset, Query, page_from_rows, query_plan, value_kind
 from evaapi.store.registry import ContainerSpec
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,34 @@ def _sql_field(spec: ContainerSpec, name: str) -> str:
         return "pk"
     # Literal paths (names are validated identifiers) so the expression indexes apply.
     return f"json_extract(doc, '$.{name}')"
+
+
+def _declared_indexes(spec: ContainerSpec) -> dict[str, str]:
+    """The (non-unique) indexes a container's declaration asks for: name -> definition."""
+
+    def columns(ordering) -> str:
+        # With the directions, so ORDER BY a DESC, id ASC (and its reverse) reads the index
+        # in order instead of sorting.
+        return ", ".join(f"{_sql_field(spec, name)} {direction.upper()}" for name, direction in ordering)
+
+    def label(ordering) -> str:
+        return "__".join(f"{name}_{direction}" for name, direction in ordering)
+
+    indexes = {f"ix_{spec.name}__expires": "(expires) WHERE expires IS NOT NULL"}
+    for name in spec.filter_fields:
+        indexes[f"ix_{spec.name}__{name}"] = f"(pk, {_sql_field(spec, name)})"
+    for ordering in spec.orderings:
+        full = spec.full_ordering(ordering)
+        indexes[f"ix_{spec.name}__o_{label(ordering)}"] = f"(pk, {columns(full)})"
+        indexes[f"ix_{spec.name}__x_{label(ordering)}"] = f"({columns(full)})"  # cross-partition
+    for index in spec.indexes:
+        # (pk, equality fields, order, id): the equality values are a seek, the order is the
+        # index's, so a page reads `limit` entries whatever the partition's size.
+        full = index.full_order()
+        name = f"{'__'.join(index.equality)}__{label(index.order)}"
+        indexes[f"ix_{spec.name}__e_{name}"] = f"(pk, {columns(full)})"
+        indexes[f"ix_{spec.name}__ex_{name}"] = f"({columns(full)})"  # cross-partition
+    return indexes
 
 
 class SqliteContainer(Container):
@@ -210,27 +238,49 @@ class SqliteContainer(Container):
         with self.store.transaction() as (conn, now):
             self._delete_row(conn, id, partition_key, etag, now)
 
+    def _select(self, keyset: Keyset, partition_key: str | None, now: float) -> tuple[str, list]:
+        clauses, params = self._where(keyset.filters, partition_key, now)
+        if keyset.after is not None:
+            clause, extra = self._after(keyset)
+            clauses.append(clause)
+            params.extend(extra)
+        # Not keyset.order_by: SQLite reads an index in order past columns the WHERE pins with
+        # `=` by itself, and (SQLite 3.40) an `=`-pinned expression in the ORDER BY makes it sort.
+        order = ", ".join(f"{self._expr(name)} {direction.upper()}" for name, direction in keyset.ordering)
+        sql = f"SELECT doc, etag, ts FROM {self.table} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?"
+        return sql, [*params, keyset.limit + 1]
+
     def _query(self, keyset: Keyset, partition_key):
         with self.store.reading() as (conn, now):
-            clauses, params = self._where(keyset.filters, partition_key, now)
-            if keyset.after is not None:
-                clause, extra = self._after(keyset)
-                clauses.append(clause)
-                params.extend(extra)
-            order = ", ".join(f"{self._expr(name)} {direction.upper()}" for name, direction in keyset.ordering)
-            sql = f"SELECT doc, etag, ts FROM {self.table} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?"
-            rows = conn.execute(sql, [*params, keyset.limit + 1]).fetchall()
+            sql, params = self._select(keyset, partition_key, now)
+            rows = conn.execute(sql, params).fetchall()
         return page_from_rows(keyset, [self._load(*row) for row in rows])
 
+    def explain(self, query: Query, *, partition_key: str | None) -> list[str]:
+        """SQLite's EXPLAIN QUERY PLAN lines for the statement `query` runs (for tests and
+        the bench: which index serves it, and whether it sorts)."""
+        keyset = query_plan(self.spec, query)
+        with self.store.reading() as (conn, now):
+            sql, params = self._select(keyset, partition_key, now)
+            return [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]
+
     def _after(self, keyset: Keyset):
-        """Rows strictly after the last one returned, in the query's ordering."""
+        """Rows strictly after the last one returned, in the query's ordering. The first
+        field's bound (`<=` or `>=`), implied by the alternatives, comes first: a range the
+        index can seek to, where the OR alone would make SQLite walk the index from the
+        start of the partition (or of the equality prefix) to the page."""
         alternatives, params = [], []
         for i, (name, direction) in enumerate(keyset.ordering):
             parts = [f"{self._expr(prev)} = ?" for prev, _ in keyset.ordering[:i]]
             parts.append(f"{self._expr(name)} {'>' if direction == 'asc' else '<'} ?")
             alternatives.append("(" + " AND ".join(parts) + ")")
             params.extend(keyset.after[: i + 1])
-        return "(" + " OR ".join(alternatives) + ")", params
+        clause = "(" + " OR ".join(alternatives) + ")"
+        if len(keyset.ordering) > 1:
+            first, direction = keyset.ordering[0]
+            clause = f"({self._expr(first)} {'>=' if direction == 'asc' else '<='} ? AND {clause})"
+            params.insert(0, keyset.after[0])
+        return clause, params
 
     def _count(self, filters, partition_key):
         with self.store.reading() as (conn, now):
@@ -395,19 +445,18 @@ class SqliteStore(Store):
             f"CREATE TABLE IF NOT EXISTS {table} (pk TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, "
             "etag TEXT NOT NULL, ts REAL NOT NULL, expires REAL, PRIMARY KEY (pk, id)) WITHOUT ROWID"
         )
-        conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__expires" ON {table} (expires) '
-                     "WHERE expires IS NOT NULL")
-        for name in spec.filter_fields:
-            expr = _sql_field(spec, name)
-            conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__{name}" ON {table} (pk, {expr})')
-        for ordering in spec.orderings:
-            # With the directions, so ORDER BY a DESC, id ASC (and its reverse) reads the index
-            # in order instead of sorting.
-            full = spec.full_ordering(ordering)
-            exprs = [f"{_sql_field(spec, name)} {direction.upper()}" for name, direction in full]
-            label = "__".join(f"{name}_{direction}" for name, direction in ordering)
-            conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__o_{label}" ON {table} (pk, {", ".join(exprs)})')
-            conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{spec.name}__x_{label}" ON {table} ({", ".join(exprs)})')
+        indexes = _declared_indexes(spec)
+        # The declaration is the index set: an index it no longer names is dropped (unique
+        # keys cannot change, see init; SQLite's own autoindexes are not ours).
+        existing = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix!_%' ESCAPE '!'",
+            (f"items_{spec.name}",),
+        ).fetchall()
+        for (name,) in existing:
+            if name not in indexes:
+                conn.execute(f'DROP INDEX "{name}"')
+        for name, definition in indexes.items():
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON {table} {definition}')
         for fields in spec.unique_keys:
             exprs = ", ".join(_sql_field(spec, name) for name in fields)
             conn.execute(

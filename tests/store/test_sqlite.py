@@ -1,5 +1,6 @@
 """What only the embedded backend has to do: WAL mode, purging expired rows in the background,
-leaving a transaction whose COMMIT failed."""
+leaving a transaction whose COMMIT failed, and reading a declared index in order (no sort) for a
+filtered, ordered page."""
 
 import sqlite3
 import time
@@ -7,8 +8,10 @@ import uuid
 
 import pytest
 
+from evaapi.store import Query, batch_create
+from evaapi.store import query as q
 from evaapi.store.errors import NotFound, StoreError, StoreUnavailable
-from evaapi.store.registry import ContainerSpec
+from evaapi.store.registry import ContainerSpec, Index
 from evaapi.store.sqlite import SqliteContainer, SqliteStore
 
 
@@ -83,3 +86,99 @@ def test_a_commit_refused_by_a_deferred_constraint_is_rolled_back(tmp_path):
     assert conn.execute("SELECT COUNT(*) FROM child").fetchone()[0] == 0
     container.create({"id": "b", "tenant": "t"})
     assert container.read("b", partition_key="t")["id"] == "b"
+
+
+# --- indexes: the plan of a filtered, ordered page ------------------------------------------------
+def index_names(path, table) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (f"items_{table}",))
+        return {name for (name,) in rows}
+
+
+DOCUMENTS = dict(
+    partition_key="/tenant",
+    filter_fields=("space_id", "status"),
+    orderings=((("created_at", "desc"),),),
+    indexes=(
+        Index(equality=("status",), order=(("created_at", "desc"),)),
+        Index(equality=("space_id", "status"), order=(("created_at", "desc"),)),
+    ),
+)
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["no-stats", "analyzed"])
+def documents(request, tmp_path_factory):
+    """A container with the filter index on status, the ordering index on created_at and the
+    equality indexes, 3,000 items in one partition, and (`analyzed`) the planner's statistics
+    too: the plan must not depend on whether ANALYZE ever ran."""
+    path = tmp_path_factory.mktemp("plan") / "store.sqlite3"
+    store = SqliteStore(path)
+    spec = ContainerSpec(name=f"c{uuid.uuid4().hex[:8]}", **DOCUMENTS)
+    store.init([spec])
+    container = store.container(spec)
+    items = [
+        {
+            "id": f"d{n:05}",
+            "tenant": "t",
+            "space_id": f"s{n % 3}",
+            "status": "failed" if n % 7 == 0 else "ready",
+            "created_at": f"2026-01-01T{n // 10:05}",
+        }
+        for n in range(3000)
+    ]
+    for start in range(0, len(items), 100):
+        container.batch([batch_create(it) for it in items[start : start + 100]], partition_key="t")
+    if request.param:
+        with store.transaction() as (conn, _):
+            conn.execute("ANALYZE")
+    return container
+
+
+def plan_of(container: SqliteContainer, filters, order_by, partition_key, *, continued: bool) -> str:
+    query = Query(filters=filters, order_by=order_by, limit=20)
+    if continued:
+        token = container.query(query, partition_key=partition_key).continuation
+        query = Query(filters=filters, order_by=order_by, limit=20, continuation=token)
+    lines = container.explain(query, partition_key=partition_key)
+    assert not [line for line in lines if "TEMP B-TREE" in line], lines  # no sort: the index is read in order
+    (line,) = lines
+    return line
+
+
+@pytest.mark.parametrize("continued", [False, True], ids=["first page", "next page"])
+@pytest.mark.parametrize("direction", ["desc", "asc"])
+def test_a_filtered_ordered_page_reads_the_equality_index_in_order(documents, direction, continued):
+    name = documents.spec.name
+    order_by = (("created_at", direction),)
+    bound = ("<" if direction == "desc" else ">") if continued else ""
+    seek = " AND <expr>" + bound + "?" if continued else ""
+
+    line = plan_of(documents, (q.eq("status", "failed"),), order_by, "t", continued=continued)
+    assert line == f"SEARCH items_{name} USING INDEX ix_{name}__e_status__created_at_desc (pk=? AND <expr>=?{seek})"
+
+    both = (q.eq("status", "failed"), q.eq("space_id", "s1"))
+    line = plan_of(documents, both, order_by, "t", continued=continued)
+    assert line == (
+        f"SEARCH items_{name} USING INDEX ix_{name}__e_space_id__status__created_at_desc "
+        f"(pk=? AND <expr>=? AND <expr>=?{seek})"
+    )
+
+    # Across partitions: the same index without the partition key in front.
+    line = plan_of(documents, (q.eq("status", "failed"),), order_by, None, continued=continued)
+    assert line == f"SEARCH items_{name} USING INDEX ix_{name}__ex_status__created_at_desc (<expr>=?{seek})"
+
+
+def test_a_removed_index_is_dropped_and_the_others_kept(tmp_path):
+    path = tmp_path / "store.sqlite3"
+    store = SqliteStore(path)
+    spec = ContainerSpec(name=f"c{uuid.uuid4().hex[:8]}", **DOCUMENTS)
+    store.init([spec])
+    before = index_names(path, spec.name)
+    equality = {f"ix_{spec.name}__e_status__created_at_desc", f"ix_{spec.name}__ex_status__created_at_desc"}
+    assert equality <= before
+
+    fewer = ContainerSpec(name=spec.name, **{**DOCUMENTS, "indexes": DOCUMENTS["indexes"][1:]})
+    store.init([fewer])
+    assert index_names(path, spec.name) == before - equality
+    store.init([spec])
+    assert index_names(path, spec.name) == before
