@@ -155,8 +155,9 @@ def document_process(*, tenant_id: str, document_id: str) -> DocumentStatus | No
                           end=chunk.end, page=chunk.page)
             for chunk in chunks
         ])
-        # A longer earlier attempt may have left chunks past the end.
-        repositories.chunks_delete_after(space_id=item["space_id"], document_id=document_id, index=len(chunks))
+        if attempts > 1:
+            # A longer earlier attempt may have left chunks past the end (a first one cannot).
+            repositories.chunks_delete_after(space_id=item["space_id"], document_id=document_id, index=len(chunks))
     except ExtractionFailed as exc:
         _transition(item, {"status": str(DocumentStatus.FAILED), "failure_reason": str(exc),
                            "processed_at": iso(utc_now())}, "document.failed", reason=str(exc))

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from documents.domain import LISTED_STATUSES
 from evaapi.api.fields import StrictCharField
 from evaapi.api.pagination import PageInput
+from evaapi.api.serializers import OutputSerializer
 
 METADATA_MAX_BYTES = 16 * 1024
 
@@ -28,7 +29,7 @@ class DocumentListInput(PageInput):
     status = serializers.ChoiceField(choices=[str(s) for s in LISTED_STATUSES], required=False)
 
 
-class DocumentOutput(serializers.Serializer):
+class DocumentOutput(OutputSerializer):
     id = serializers.CharField()
     tenant_id = serializers.CharField()
     space_id = serializers.CharField()
@@ -48,7 +49,7 @@ class DocumentOutput(serializers.Serializer):
     processed_at = serializers.CharField(allow_null=True)
 
 
-class ChunkOutput(serializers.Serializer):
+class ChunkOutput(OutputSerializer):
     id = serializers.CharField()
     document_id = serializers.CharField()
     index = serializers.IntegerField()

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from evaapi.api.fields import StrictCharField
 from evaapi.api.pagination import PageInput
+from evaapi.api.serializers import OutputSerializer
 from spaces.domain import DESCRIPTION_MAX, NAME_MAX, TAG_MAX, TAGS_MAX
 from spaces.repositories import SORTS
 
@@ -33,7 +34,7 @@ class SpaceListInput(PageInput):
                                    help_text="created_at (newest first), -created_at, name, -name.")
 
 
-class SpaceOutput(serializers.Serializer):
+class SpaceOutput(OutputSerializer):
     id = serializers.CharField()
     tenant_id = serializers.CharField()
     name = serializers.CharField()

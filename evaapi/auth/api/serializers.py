@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from evaapi.api.fields import StrictCharField
 from evaapi.api.pagination import PageInput
+from evaapi.api.serializers import OutputSerializer
 from evaapi.auth.scopes import ALL_SCOPES
 
 
@@ -20,13 +21,13 @@ class ApiKeyCreateInput(serializers.Serializer):
                                                 default=None)
 
 
-class LoginOutput(serializers.Serializer):
+class LoginOutput(OutputSerializer):
     access_token = serializers.CharField()
     token_type = serializers.CharField()
     expires_in = serializers.IntegerField(help_text="seconds")
 
 
-class ApiKeyOutput(serializers.Serializer):
+class ApiKeyOutput(OutputSerializer):
     id = serializers.CharField()
     name = serializers.CharField()
     prefix = serializers.CharField()
@@ -51,7 +52,7 @@ class AuditLogListInput(PageInput):
     resource_id = StrictCharField(required=False, max_length=200)
 
 
-class AuditEntryOutput(serializers.Serializer):
+class AuditEntryOutput(OutputSerializer):
     id = serializers.CharField()
     actor = serializers.CharField()
     action = serializers.CharField()

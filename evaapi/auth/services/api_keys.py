@@ -7,6 +7,7 @@ import hmac
 import logging
 import re
 import secrets
+import time
 from datetime import datetime
 
 import redis
@@ -124,8 +125,16 @@ def _api_key_rehash(key: ApiKey, raw_key: str) -> None:
                                     last_used_at=iso(utc_now()))
 
 
+# key id -> time.monotonic() of this process's last touch: most requests need no Redis call.
+_touched: dict[str, float] = {}
+
+
 def _api_key_touch(key: ApiKey, now: datetime) -> None:
-    """Record last use at most once a minute per key, across every process (a Redis gate)."""
+    """Record last use at most once a minute per key, across every process (a Redis gate),
+    asking Redis at most once a minute per key from each process."""
+    if time.monotonic() - _touched.get(key.id, float("-inf")) < _LAST_USED_EVERY_SECONDS:
+        return
+    _touched[key.id] = time.monotonic()
     try:
         first = redis_client().set(f"apikey:used:{key.id}", 1, nx=True, ex=_LAST_USED_EVERY_SECONDS)
     except redis.RedisError:

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from evaapi.api.fields import StrictCharField
 from evaapi.api.pagination import PageInput
+from evaapi.api.serializers import OutputSerializer
 
 
 class EventListInput(PageInput):
@@ -10,7 +11,7 @@ class EventListInput(PageInput):
     space_id = serializers.UUIDField(required=False)
 
 
-class EventOutput(serializers.Serializer):
+class EventOutput(OutputSerializer):
     id = serializers.CharField()
     type = serializers.CharField()
     tenant_id = serializers.CharField()
