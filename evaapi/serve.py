@@ -2,10 +2,11 @@
 
 uvicorn serves the ASGI application (HTTP and WebSocket) from EVA_HTTP_WORKERS processes that
 share one listening socket, so every core takes requests; its supervisor restarts a worker that
-dies and stops them all on SIGINT/SIGTERM. uvicorn rather than daphne: under the same
-application it measured several times daphne's throughput (bench/README.md), it reads request
-bodies only as fast as the application takes them (so a body limit bounds memory), and it
-serves Channels' WebSocket consumers alike.
+dies and stops them all on SIGINT/SIGTERM. uvicorn rather than daphne: a bare ASGI app served
+about 8x daphne's requests per process (bench/README.md; with Django on top the server matters
+less), it reads request bodies only as fast as the application takes them (so a body limit
+bounds memory; daphne reads a whole body before the application sees it), and it serves
+Channels' WebSocket consumers alike.
 """
 
 import argparse
@@ -61,7 +62,7 @@ def serve(*, app: str, host: str, port: int, workers: int) -> None:
         workers=workers,
         loop="uvloop",
         http="httptools",
-        ws="websockets",
+        ws="websockets-sansio",
         lifespan="off",
         # Client addresses come from TRUSTED_PROXIES (evaapi.http.client_ip), never from
         # uvicorn's own X-Forwarded-For handling.
