@@ -48,3 +48,29 @@ def test_production_refuses_unsafe_settings(env, complaint):
 def test_production_starts_with_safe_settings():
     result = django_check(EVA_ENV="production", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="api.example.com", **SEPARATE_KEYS)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"RATE_LIMIT_TIERS": "free=lots"}, "RATE_LIMIT_TIERS"),
+        ({"RATE_LIMIT_TIERS": "pro=60/10"}, "free tier"),
+        ({"RATE_LIMIT_UNAUTHENTICATED": "sixty"}, "RATE_LIMIT_UNAUTHENTICATED"),
+        ({"TRUSTED_PROXIES": "10.0.0.1,not-an-address"}, "TRUSTED_PROXIES"),
+    ],
+)
+def test_settings_read_on_first_use_are_checked_at_start_up(env, complaint):
+    """A typo stops `manage.py check` (and every server process, which runs the checks when it
+    starts), instead of failing the first request that needs the setting."""
+    result = django_check(**env)
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_a_postgres_database_keeps_no_connection_open_between_requests():
+    from evaapi.settings import _database_from_url
+
+    database = _database_from_url("postgres://eva:secret@db.example.com:5432/eva")
+    # Persistent connections are unsafe under ASGI (Django's advice): the default, 0, closes them.
+    assert "CONN_MAX_AGE" not in database
+    assert (database["NAME"], database["HOST"], database["PORT"]) == ("eva", "db.example.com", "5432")

@@ -23,6 +23,9 @@ ALGORITHM = "RS256"
 KEYS_REFRESH_INTERVAL_SECONDS = 60
 # A slow IdP must not hold request workers for long; a failed fetch rejects the token instead.
 KEYS_FETCH_TIMEOUT_SECONDS = 3
+# Keys are trusted this long after they were fetched (Microsoft rotates signing keys and asks
+# clients to refresh at least daily); past it they are fetched again before use.
+KEYS_MAX_AGE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -38,45 +41,66 @@ class _KeysUnavailable(Exception):
 
 
 class _SigningKeys:
-    """The IdP's public keys by `kid`, shared by all threads of the process."""
+    """The IdP's public keys by `kid`, shared by all threads of the process.
+
+    The lock guards only the cache, never the fetch: a token with a known key never waits for
+    one, and while a fetch is in flight other requests that need it wait for that one fetch
+    (bounded) instead of starting their own. Keys older than KEYS_MAX_AGE_SECONDS are not
+    trusted until fetched again, so a key the IdP withdrew stops working within that time."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self.clock = time.monotonic  # replaceable so tests can move past the refresh interval
+        self.clock = time.monotonic  # replaceable so tests can move the time on
         self.clear()
 
     def clear(self) -> None:
         with self._lock:
             self._source: tuple[str, str] | None = None
             self._keys: dict[str, RSAPublicKey] = {}
-            self._fetched_at: float | None = None
+            self._fetched_at: float | None = None  # last successful fetch
+            self._attempted_at: float | None = None  # last fetch started, failed ones too
+            self._in_flight: threading.Event | None = None
 
     def get(self, *, kid: str, source: tuple[str, str]) -> RSAPublicKey:
-        # One lock around lookup and fetch: concurrent requests with a new kid wait for a single fetch.
-        with self._lock:
-            if source != self._source:
-                # Settings changed (tests); keys of another authority must not verify this one's tokens.
-                self._source, self._keys, self._fetched_at = source, {}, None
-            key = self._keys.get(kid)
-            if key is not None:
-                return key
-            now = self.clock()
-            if self._fetched_at is not None and now - self._fetched_at < KEYS_REFRESH_INTERVAL_SECONDS:
-                if not self._keys:
-                    raise TokenInvalid("signing keys unavailable")
-                raise TokenInvalid("unknown signing key")
-            # Failed attempts count too, so an unreachable IdP is not retried by every request.
-            self._fetched_at = now
+        waited = False
+        while True:
+            with self._lock:
+                if source != self._source:
+                    # Settings changed (tests); keys of another authority must not verify this one's.
+                    self._source, self._keys, self._fetched_at, self._attempted_at = source, {}, None, None
+                now = self.clock()
+                fresh = self._fetched_at is not None and now - self._fetched_at < KEYS_MAX_AGE_SECONDS
+                key = self._keys.get(kid) if fresh else None
+                if key is not None:
+                    return key
+                if self._in_flight is not None and not waited:
+                    in_flight, fetching = self._in_flight, False
+                elif self._attempted_at is not None and now - self._attempted_at < KEYS_REFRESH_INTERVAL_SECONDS:
+                    # Asked recently (failed attempts count too, so an unreachable IdP is not
+                    # asked by every request): refuse rather than ask again.
+                    raise TokenInvalid("unknown signing key" if fresh and self._keys else "signing keys unavailable")
+                else:
+                    self._attempted_at = now
+                    in_flight = self._in_flight = threading.Event()
+                    fetching = True
+            if not fetching:
+                # Someone else's fetch answers for us too; then look again, without fetching.
+                in_flight.wait(2 * KEYS_FETCH_TIMEOUT_SECONDS + 1)
+                waited = True
+                continue
+            keys = None
             try:
-                self._keys = _jwks_fetch(jwks_url=source[0], authority=source[1])
+                keys = _jwks_fetch(jwks_url=source[0], authority=source[1])
             except _KeysUnavailable as error:
                 # The cause goes to the log only; the client just learns the keys could not be had.
                 logger.warning("entra signing keys unavailable: %s", error)
-                raise TokenInvalid("signing keys unavailable") from None
-            key = self._keys.get(kid)
-            if key is None:
-                raise TokenInvalid("unknown signing key")
-            return key
+            finally:
+                with self._lock:
+                    if keys is not None and source == self._source:
+                        self._keys, self._fetched_at = keys, self.clock()
+                    self._in_flight = None
+                in_flight.set()
+            waited = True
 
 
 _signing_keys = _SigningKeys()

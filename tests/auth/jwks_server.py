@@ -83,6 +83,7 @@ class JwksServer:
         self.hits: Counter[str] = Counter()
         self.failing = False  # answer 500 to everything
         self.stalled = False  # hold every request until stopped
+        self.delay = 0.0  # seconds to wait before each answer
         self._release = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -142,6 +143,8 @@ class JwksServer:
                 if server.stalled:
                     server._release.wait(timeout=10)
                     return  # the client has given up by now; close without an answer
+                if server.delay:
+                    time.sleep(server.delay)
                 if server.failing:
                     self._send(500, {"error": "unavailable"})
                 elif path == DISCOVERY_PATH:

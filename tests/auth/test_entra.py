@@ -276,3 +276,67 @@ def test_entra_enabled(overrides, enabled):
 def test_disabled_entra_rejects_every_token():
     with override_settings(ENTRA_AUDIENCE=""), pytest.raises(TokenInvalid, match="not accepted"):
         entra_token_verify(primary_token())
+
+
+# --- the key cache under concurrency and age -------------------------------------------------
+def test_a_slow_fetch_does_not_hold_requests_whose_key_is_known(entra_settings, keys_clock):
+    server = entra_settings
+    entra_token_verify(primary_token())
+    keys_clock.advance(61)
+    server.stalled = True
+    outcome = []
+    stuck = threading.Thread(
+        target=lambda: outcome.append(_verify_or_reason(mint(key=rsa_key("other"), kid="key-9"))), daemon=True
+    )
+    stuck.start()
+    _wait_for(lambda: server.hits[DISCOVERY_PATH] == 2)  # its fetch is at the (stalled) IdP
+    # The cache's lock is not held across that fetch: a known key verifies meanwhile.
+    assert entra_token_verify(primary_token()).tenant_id == TENANT_ID
+    assert stuck.is_alive()
+    server.stop()
+    stuck.join(timeout=15)
+    assert outcome == ["unknown signing key"]  # the fetch failed; key-9 is not among the keys it has
+
+
+def test_concurrent_requests_for_a_new_key_share_one_fetch(entra_settings, keys_clock):
+    server = entra_settings
+    entra_token_verify(primary_token())
+    keys_clock.advance(61)
+    server.key_add("key-2", rsa_key("second"))
+    server.delay = 0.3
+    token = mint(key=rsa_key("second"), kid="key-2")
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(_verify_or_reason(token))) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=15)
+    assert results == [TENANT_ID] * 6
+    assert server.hits[KEYS_PATH] == 2  # the first fetch, and one for all six
+
+
+def test_keys_past_their_maximum_age_are_fetched_again_before_use(entra_settings, keys_clock):
+    server = entra_settings
+    entra_token_verify(primary_token())
+    keys_clock.advance(entra.KEYS_MAX_AGE_SECONDS + 1)
+    entra_token_verify(primary_token())
+    assert server.hits[KEYS_PATH] == 2
+    # A key the IdP no longer vouches for (it cannot be asked) is not trusted past that age.
+    server.failing = True
+    keys_clock.advance(entra.KEYS_MAX_AGE_SECONDS + 1)
+    with pytest.raises(TokenInvalid, match="signing keys unavailable"):
+        entra_token_verify(primary_token())
+
+
+def _verify_or_reason(token: str) -> str:
+    try:
+        return entra_token_verify(token).tenant_id
+    except TokenInvalid as exc:
+        return str(exc)
+
+
+def _wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
