@@ -150,15 +150,16 @@ def spaces_purge_sweep(*, grace_seconds: float = 60, limit: int = 20) -> int:
 
 def space_document_count_refresh(*, tenant_id: str, space_id: str, count_documents) -> None:
     """Sets the space's document_count to `count_documents()`, counted after reading the space and
-    written only on that version, so concurrent uploads and deletes settle on the true count."""
+    written only on that version (else read, count and write again), so concurrent uploads and
+    deletes settle on the true count: the last write to succeed counted after every change."""
     for _ in range(_UPDATE_ATTEMPTS * 2):
         try:
             item = repositories.space_item_read(tenant_id=tenant_id, space_id=space_id)
         except NotFound:
             return
         count = count_documents()
-        if item.get("document_count") == count:
-            return
+        # Written even when it looks unchanged: skipping would let an older count, taken by a
+        # concurrent refresh on this same version, win (its write would then not be refused).
         try:
             repositories.space_document_count_set(tenant_id=tenant_id, space_id=space_id, count=count,
                                                   etag=item["_etag"])

@@ -271,7 +271,7 @@ def test_the_document_count_holds_under_concurrent_uploads_and_deletes(owner):
     _, client, space = owner
     keep = [_upload(client, space["id"], f"k{i}.txt", f"kept {i} {uuid.uuid4()}".encode()).json() for i in range(3)]
     doomed = [_upload(client, space["id"], f"d{i}.txt", f"doomed {i} {uuid.uuid4()}".encode()).json()
-              for i in range(4)]
+              for i in range(8)]
     errors = []
 
     def run(fn):
@@ -282,7 +282,7 @@ def test_the_document_count_holds_under_concurrent_uploads_and_deletes(owner):
 
     work = [lambda d=d: client.delete(f"/api/v1/documents/{d['id']}") for d in doomed]
     work += [lambda i=i: _upload(client, space["id"], f"n{i}.txt", f"new {i} {uuid.uuid4()}".encode())
-             for i in range(4)]
+             for i in range(8)]
     threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
     for thread in threads:
         thread.start()
@@ -290,8 +290,8 @@ def test_the_document_count_holds_under_concurrent_uploads_and_deletes(owner):
         thread.join()
     assert errors == []
     listed = client.get(f"/api/v1/spaces/{space['id']}/documents", {"limit": 100}).json()["items"]
-    assert len(listed) == len(keep) + 4
-    assert client.get(f"/api/v1/spaces/{space['id']}").json()["document_count"] == len(keep) + 4
+    assert len(listed) == len(keep) + 8
+    assert client.get(f"/api/v1/spaces/{space['id']}").json()["document_count"] == len(keep) + 8
 
 
 def test_listing_pages_filters_by_status_and_costs_exact_store_calls(owner, deployment):
