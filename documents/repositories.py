@@ -120,6 +120,21 @@ def document_items_of_space(*, tenant_id: str, space_id: str, limit: int) -> lis
     return page.items
 
 
+def document_items_in_status(*, tenant_id: str, space_id: str, status: DocumentStatus) -> list[dict]:
+    """Every document of the space in `status` (all pages)."""
+    container, items, continuation = store().container(DOCUMENTS), [], None
+    while True:
+        page = container.query(
+            Query(filters=(q.eq("space_id", space_id), q.eq("status", str(status))),
+                  order_by=(("created_at", "desc"),), limit=1000, continuation=continuation),
+            partition_key=tenant_id,
+        )
+        items += page.items
+        continuation = page.continuation
+        if continuation is None:
+            return items
+
+
 def documents_in_status(*, status: DocumentStatus, changed_before: str, limit: int) -> list[dict]:
     """Documents of every tenant in `status`, unchanged since `changed_before` (for the sweeper)."""
     page = store().container(DOCUMENTS).query(
@@ -145,6 +160,13 @@ def chunks_of_document(*, space_id: str, document_id: str, limit: int, continuat
               limit=limit, continuation=continuation),
         partition_key=space_id,
     )
+    return [DocumentChunk(**{k: item.get(k) for k in DocumentChunk.__dataclass_fields__}) for item in page.items], \
+        page.continuation
+
+
+def chunks_of_space(*, space_id: str, limit: int, continuation: str | None = None):
+    """One page of every chunk in the space (by id), for building its retrieval index."""
+    page = store().container(CHUNKS).query(Query(limit=limit, continuation=continuation), partition_key=space_id)
     return [DocumentChunk(**{k: item.get(k) for k in DocumentChunk.__dataclass_fields__}) for item in page.items], \
         page.continuation
 

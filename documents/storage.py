@@ -8,6 +8,7 @@ from pathlib import Path
 
 from azure.core.exceptions import ResourceExistsError
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from storages.backends.azure_storage import AzureStorage
 
@@ -38,6 +39,13 @@ def blob_save(name: str, file) -> str:
     """Saves under exactly `name` (document ids make names unique); returns it."""
     file.seek(0)
     return document_storage().save(name, file)
+
+
+def blob_replace(name: str, content: bytes) -> str:
+    """Writes `content` under exactly `name`, replacing what was there."""
+    storage = document_storage()
+    storage.delete(name)
+    return storage.save(name, ContentFile(content))
 
 
 def blob_delete(name: str) -> None:

@@ -60,6 +60,16 @@ class UnsupportedMediaType(ServiceError):
     code = "unsupported_media_type"
 
 
+class TooEarly(ServiceError):
+    """The thing asked for is not there yet; ask again after Retry-After."""
+
+    status = 425
+    code = "too_early"
+
+    def __init__(self, message: str, *, retry_after: int, details: dict | None = None):
+        super().__init__(message, details=details, headers={"Retry-After": str(retry_after)})
+
+
 class RateLimited(ServiceError):
     status = 429
     code = "rate_limited"

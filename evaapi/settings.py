@@ -299,6 +299,32 @@ SWEEP_INTERVAL_SECONDS = env_float("SWEEP_INTERVAL_SECONDS", 5.0)
 # The sweeper leaves an item's events to the write that made them for this long first.
 SWEEP_GRACE_SECONDS = env_float("SWEEP_GRACE_SECONDS", 5.0)
 
+# --- Queries (spaces/queries) ----------------------------------------------------------------
+# Pending and processing queries a tenant may have at once; one more is 429.
+EVA_MAX_PENDING_QUERIES = env_int("EVA_MAX_PENDING_QUERIES", 20)
+# A query not answered this long after it was asked ends failed.
+EVA_QUERY_TIMEOUT_SECONDS = env_int("EVA_QUERY_TIMEOUT_SECONDS", 120)
+# Spaces' retrieval indexes each process keeps loaded (the least recently used go first).
+EVA_INDEXES_PER_PROCESS = env_int("EVA_INDEXES_PER_PROCESS", 64)
+
+# --- Answer providers (spaces/queries/answers.py) -------------------------------------------
+# extractive (the default; sentences of the retrieved chunks, no external service) | azure_openai
+EVA_ANSWER_PROVIDER = env_str("EVA_ANSWER_PROVIDER", "extractive")
+if EVA_ANSWER_PROVIDER not in {"extractive", "azure_openai"}:
+    raise ImproperlyConfigured(f"EVA_ANSWER_PROVIDER must be extractive or azure_openai, got {EVA_ANSWER_PROVIDER!r}")
+AZURE_OPENAI_ENDPOINT = env_str("AZURE_OPENAI_ENDPOINT")
+# Empty: authenticate with Entra ID (azure-identity's DefaultAzureCredential).
+AZURE_OPENAI_API_KEY = env_str("AZURE_OPENAI_API_KEY")
+AZURE_OPENAI_DEPLOYMENT = env_str("AZURE_OPENAI_DEPLOYMENT")
+AZURE_OPENAI_API_VERSION = env_str("AZURE_OPENAI_API_VERSION", "2024-10-21")
+# Per attempt; the SDK retries timeouts, 429 and 5xx up to AZURE_OPENAI_MAX_RETRIES times.
+AZURE_OPENAI_TIMEOUT_SECONDS = env_float("AZURE_OPENAI_TIMEOUT_SECONDS", 30.0)
+AZURE_OPENAI_MAX_RETRIES = env_int("AZURE_OPENAI_MAX_RETRIES", 2)
+if EVA_ANSWER_PROVIDER == "azure_openai" and not (AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT):
+    raise ImproperlyConfigured("EVA_ANSWER_PROVIDER=azure_openai needs AZURE_OPENAI_ENDPOINT and "
+                               "AZURE_OPENAI_DEPLOYMENT")
+# --- end of answer providers ------------------------------------------------------------------
+
 # --- Health ----------------------------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env_float("READINESS_TIMEOUT_SECONDS", 2.0)
 
@@ -320,8 +346,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "EVA API",
     # Says what ships: each part's paths join the description as they land.
     "DESCRIPTION": "Multi-tenant document Q&A. Available now: authentication (API keys, login, Entra ID tokens), "
-    "API keys, the audit log, spaces, documents (upload, text extraction, chunks) and events. "
-    "Queries, webhooks, GraphQL and subscriptions are coming. "
+    "API keys, the audit log, spaces, documents (upload, text extraction, chunks), events and queries "
+    "(questions answered from a space's documents, with citations). Webhooks, GraphQL and subscriptions are coming. "
     "Errors: {\"error\": {\"code\", \"message\", \"details\"}, \"request_id\"}.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,

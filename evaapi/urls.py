@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("evaapi.events.api.urls")),
     path("api/v1/", include("spaces.api.urls")),
     path("api/v1/", include("documents.api.urls")),
+    path("api/v1/", include("spaces.queries.api.urls")),
     # The API's description is public: no credentials, no rate limit.
     path(
         "openapi.json",

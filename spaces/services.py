@@ -125,6 +125,7 @@ def space_purge(*, tenant_id: str, space_id: str) -> bool:
     """Removes a deleted space's documents (files, chunks, records), then the space. Idempotent;
     False when there was nothing (left) to purge."""
     from documents.services import documents_purge_for_space
+    from spaces.queries.services import queries_purge_for_space
 
     try:
         item = repositories.space_item_read(tenant_id=tenant_id, space_id=space_id)
@@ -133,6 +134,7 @@ def space_purge(*, tenant_id: str, space_id: str) -> bool:
     if item["status"] != SpaceStatus.DELETED:
         return False
     documents_purge_for_space(tenant_id=tenant_id, space_id=space_id)
+    queries_purge_for_space(tenant_id=tenant_id, space_id=space_id)
     # Its events first: the record goes, and an event still in its outbox would go with it.
     if outbox_relay(SPACES, item) is not None:
         repositories.space_delete(tenant_id=tenant_id, space_id=space_id)

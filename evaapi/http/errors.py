@@ -33,6 +33,7 @@ ERROR_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "unprocessable_entity",
+    425: "too_early",
     429: "rate_limited",
     500: "internal_error",
     503: "service_unavailable",

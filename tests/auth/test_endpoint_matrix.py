@@ -2,6 +2,7 @@
 tenant's resource (and that resource untouched), every successful write audited. The first
 test keeps the table complete."""
 
+import json
 import re
 import uuid
 
@@ -11,6 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from documents.services import document_upload
 from evaapi.auth.services.api_keys import api_key_create
+from spaces.queries.domain import QueryParameters
+from spaces.queries.services import query_submit
 from spaces.services import space_create
 from tests.factories import api_key_make, client_for, tenant_make
 
@@ -39,12 +42,18 @@ ENDPOINTS = [
     ("delete", "/api/v1/documents/{document_id}", "documents:write", None),
     ("get", "/api/v1/documents/{document_id}/content", "documents:read", None),
     ("get", "/api/v1/documents/{document_id}/chunks", "documents:read", None),
+    ("get", "/api/v1/spaces/{space_id}/queries", "queries:execute", None),
+    ("post", "/api/v1/spaces/{space_id}/queries", "queries:execute", {"question": "Which?"}),
+    ("post", "/api/v1/queries", "queries:execute", {"space_id": "{space_id}", "question": "Which?"}),
+    ("get", "/api/v1/queries/{query_id}", "queries:execute", None),
+    ("get", "/api/v1/queries/{query_id}/result", "queries:execute", None),
+    ("post", "/api/v1/queries/{query_id}/cancel", "queries:execute", None),
 ]
 # Open on purpose: health, the API's description, and login (which is how one gets credentials).
 PUBLIC = {"health", "health/ready", "openapi.json", "docs", "api/v1/auth/login"}
 # Each resource's way back, to show a refused request left it untouched.
 CHECK = {"key_id": "/api/v1/auth/api-keys/{key_id}", "space_id": "/api/v1/spaces/{space_id}",
-         "document_id": "/api/v1/documents/{document_id}"}
+         "document_id": "/api/v1/documents/{document_id}", "query_id": "/api/v1/queries/{query_id}"}
 
 
 def _routes(resolver, prefix=""):
@@ -61,25 +70,34 @@ def test_the_table_covers_every_api_route():
     assert routes == tabled | PUBLIC
 
 
+def _names_a_resource(endpoint) -> bool:
+    _, path, _, body = endpoint
+    return bool(re.search(r"\{\w+\}", path + (json.dumps(body) if isinstance(body, dict) else "")))
+
+
 def _resources(tenant) -> dict:
     """One of each resource, owned by `tenant`."""
     key, _ = api_key_create(tenant=tenant, actor="test", name="target", scopes=["spaces:read"])
     space = space_create(tenant=tenant, actor="test", name=f"target {uuid.uuid4().hex[:6]}")
     document = document_upload(tenant=tenant, actor="test", space_id=space.id, filename="target.txt",
                                file=SimpleUploadedFile("target.txt", uuid.uuid4().hex.encode() * 4))
-    return {"key_id": key.id, "space_id": space.id, "document_id": document.id}
+    query = query_submit(tenant=tenant, actor="test", space_id=space.id, question="Which?",
+                         parameters=QueryParameters())
+    return {"key_id": key.id, "space_id": space.id, "document_id": document.id, "query_id": query.id}
 
 
-def _call(client, method, path, body, **extra):
+def _call(client, method, path, body, ids, **extra):
     if callable(body):
-        return getattr(client, method)(path, body(), format="multipart", **extra)
-    return getattr(client, method)(path, body, format="json", **extra)
+        return getattr(client, method)(path.format(**ids), body(), format="multipart", **extra)
+    if body is not None:
+        body = {name: value.format(**ids) if isinstance(value, str) else value for name, value in body.items()}
+    return getattr(client, method)(path.format(**ids), body, format="json", **extra)
 
 
 @pytest.mark.parametrize(("method", "path", "scope", "body"), ENDPOINTS)
 @pytest.mark.django_db
 def test_no_credentials_is_401(tenant, method, path, scope, body):
-    response = _call(client_for(), method, path.format(**_resources(tenant)), body)
+    response = _call(client_for(), method, path, body, _resources(tenant))
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="evaapi"'
     assert response.json()["error"]["code"] == "unauthenticated"
@@ -91,7 +109,7 @@ def test_bad_credentials_are_401(tenant, method, path, scope, body):
     own = api_key_make(tenant)
     ids = _resources(tenant)
     for bad in ("eva_" + "A" * 43, own[:-1] + ("B" if own[-1] != "B" else "C"), "not-a-token"):
-        response = _call(client_for(bad), method, path.format(**ids), body)
+        response = _call(client_for(bad), method, path, body, ids)
         assert response.status_code == 401, bad
         assert 'error="invalid_token"' in response["WWW-Authenticate"]
 
@@ -101,18 +119,18 @@ def test_bad_credentials_are_401(tenant, method, path, scope, body):
 def test_missing_scope_is_403(tenant, method, path, scope, body):
     others = [s for s in ("spaces:read", "documents:write", "audit:read") if s != scope]
     client = client_for(api_key_make(tenant, scopes=others))
-    response = _call(client, method, path.format(**_resources(tenant)), body)
+    response = _call(client, method, path, body, _resources(tenant))
     assert response.status_code == 403
     assert scope in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("method", "path", "scope", "body"), [e for e in ENDPOINTS if "{" in e[1]])
+@pytest.mark.parametrize(("method", "path", "scope", "body"), [e for e in ENDPOINTS if _names_a_resource(e)])
 @pytest.mark.django_db
 def test_another_tenants_resource_is_404_and_left_untouched(tenant, method, path, scope, body):
     other = tenant_make()
     theirs = _resources(other)
     client = client_for(api_key_make(tenant))
-    response = _call(client, method, path.format(**theirs), body)
+    response = _call(client, method, path, body, theirs)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     owner = client_for(api_key_make(other))
@@ -126,7 +144,7 @@ def test_another_tenants_resource_is_404_and_left_untouched(tenant, method, path
 @pytest.mark.django_db
 def test_every_successful_write_is_audited_with_its_request_id(tenant, method, path, scope, body):
     client = client_for(api_key_make(tenant))
-    response = _call(client, method, path.format(**_resources(tenant)), body,
+    response = _call(client, method, path, body, _resources(tenant),
                      HTTP_X_REQUEST_ID=f"write-{method}-{uuid.uuid4().hex[:8]}")
     assert response.status_code < 300, response.content
     entries = client.get("/api/v1/audit-logs").json()["items"]

@@ -99,7 +99,9 @@ def test_every_supported_type_goes_from_upload_to_processed(owner, deployment, r
 )
 def test_unreadable_documents_fail_with_a_reason(owner, deployment, name, content, reason):
     _, client, space = owner
-    document_id = _upload(client, space["id"], name, content).json()["id"]
+    response = _upload(client, space["id"], name, content)
+    assert response.status_code == 201, response.json()
+    document_id = response.json()["id"]
     rq_burst(deployment, "documents")
     document = _document(client, document_id)
     assert document["status"] == "failed"
@@ -193,7 +195,10 @@ def test_deleting_a_document_removes_file_chunks_and_record(owner, deployment):
     assert not document_storage().exists(item["blob_name"])
     chunks, _ = repositories.chunks_of_document(space_id=space["id"], document_id=document["id"], limit=10)
     assert chunks == []
-    _stored_nothing(tenant, space["id"])
+    assert _files_under(document_storage(), f"{tenant.id}/{space['id']}/{document['id']}") == []
+    listed, _ = repositories.document_page(tenant_id=tenant.id, space_id=space["id"], status=None, limit=10,
+                                           continuation=None)
+    assert listed == []
     assert client.get(f"/api/v1/spaces/{space['id']}").json()["document_count"] == 0
     types = [e["type"] for e in client.get("/api/v1/events", {"type": "document.*"}).json()["items"]]
     assert types[0] == "document.deleted"
