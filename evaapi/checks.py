@@ -11,12 +11,14 @@ from django.core.exceptions import ImproperlyConfigured
 def check_parsed_settings(app_configs=None, **kwargs):
     from evaapi.auth.ratelimit import tiers_parse, unauthenticated_limit_parse
     from evaapi.http.client_ip import trusted_networks
+    from webhooks.safety import allowed_targets_parse
 
     errors = []
     parsers = (
         ("RATE_LIMIT_TIERS", tiers_parse),
         ("RATE_LIMIT_UNAUTHENTICATED", unauthenticated_limit_parse),
         ("TRUSTED_PROXIES", lambda value: trusted_networks(tuple(value))),
+        ("WEBHOOK_ALLOWED_TARGETS", lambda value: allowed_targets_parse(tuple(value))),
     )
     for number, (name, parse) in enumerate(parsers, start=1):
         try:

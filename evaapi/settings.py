@@ -36,7 +36,7 @@ def _check_production() -> None:
         problems.append("SECRET_KEY must be set to a random value of at least 50 characters")
     if not ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS must name the hosts this server answers for")
-    for name in ("API_KEY_PEPPER", "JWT_SECRET_KEY"):
+    for name in ("API_KEY_PEPPER", "JWT_SECRET_KEY", "WEBHOOK_SECRETS_KEY"):
         value = globals()[name]
         if len(value) < 32 or value == SECRET_KEY:
             problems.append(f"{name} must be set to a random value of at least 32 characters, not SECRET_KEY")
@@ -232,7 +232,7 @@ if EVA_STORE_BACKEND == "cosmos" and not COSMOS_ENDPOINT:
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300}
-    for name in ("default", "webhooks", "documents")
+    for name in ("default", "documents")
 }
 # Every job counts its store calls and logs them with its id (evaapi/jobs.py).
 # Jobs are queued at once: what they work on is in the document store, which Django's database
@@ -325,6 +325,37 @@ if EVA_ANSWER_PROVIDER == "azure_openai" and not (AZURE_OPENAI_ENDPOINT and AZUR
                                "AZURE_OPENAI_DEPLOYMENT")
 # --- end of answer providers ------------------------------------------------------------------
 
+# --- Webhook delivery (webhooks/services.py) ---------------------------------------------------
+# Seconds before each attempt, the first counting from the event: one attempt per entry.
+WEBHOOK_RETRY_SCHEDULE = env_list("WEBHOOK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,50400,72000,86400")
+# A 429 or 503's Retry-After is honoured up to this many seconds.
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_int("WEBHOOK_RETRY_AFTER_MAX_SECONDS", 86400)
+# An endpoint whose every delivery failed for this many days is disabled.
+WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env_float("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", 5)
+# How long the previous secret also signs after a rotation, by default (a rotation may say; at most 168).
+WEBHOOK_ROTATION_GRACE_HOURS = env_float("WEBHOOK_ROTATION_GRACE_HOURS", 24)
+# How long attempt logs are kept, in days.
+WEBHOOK_LOG_TTL_DAYS = env_int("WEBHOOK_LOG_TTL_DAYS", 30)
+
+# --- Webhooks: secrets, targets, HTTP client (webhooks/signing.py, safety.py, sender.py) ----------
+# Encrypts endpoints' signing secrets at rest. Production: required, >= 32 random characters, not
+# SECRET_KEY; development and tests derive one from SECRET_KEY.
+WEBHOOK_SECRETS_KEY = env_str("WEBHOOK_SECRETS_KEY", _DERIVED and "webhook-secrets-key:" + _DERIVED)
+# Earlier keys, still able to decrypt secrets stored under them (rotate WEBHOOK_SECRETS_KEY with these).
+WEBHOOK_SECRETS_KEY_PREVIOUS = env_list("WEBHOOK_SECRETS_KEY_PREVIOUS")
+# Hosts or CIDRs deliveries may reach although not public (e.g. 127.0.0.0/8 for a local receiver).
+WEBHOOK_ALLOWED_TARGETS = env_list("WEBHOOK_ALLOWED_TARGETS")
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 2.0)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 15.0)
+# Requests one delivery worker process has in flight, in total and to one endpoint.
+WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 100)
+WEBHOOK_CONCURRENCY_PER_ENDPOINT = env_int("WEBHOOK_CONCURRENCY_PER_ENDPOINT", 10)
+if min(WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_CONCURRENCY,
+       WEBHOOK_CONCURRENCY_PER_ENDPOINT) <= 0:
+    raise ImproperlyConfigured("WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_CONCURRENCY and "
+                               "WEBHOOK_CONCURRENCY_PER_ENDPOINT must be positive")
+# --- end of webhooks: secrets, targets, HTTP client ---------------------------------------------
+
 # --- Health ----------------------------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env_float("READINESS_TIMEOUT_SECONDS", 2.0)
 
@@ -346,8 +377,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "EVA API",
     # Says what ships: each part's paths join the description as they land.
     "DESCRIPTION": "Multi-tenant document Q&A. Available now: authentication (API keys, login, Entra ID tokens), "
-    "API keys, the audit log, spaces, documents (upload, text extraction, chunks), events and queries "
-    "(questions answered from a space's documents, with citations). Webhooks, GraphQL and subscriptions are coming. "
+    "API keys, the audit log, spaces, documents (upload, text extraction, chunks), events, queries "
+    "(questions answered from a space's documents, with citations) and webhooks (signed deliveries of events, "
+    "with retries and dead letters). GraphQL and subscriptions are coming. "
     "Errors: {\"error\": {\"code\", \"message\", \"details\"}, \"request_id\"}.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("spaces.api.urls")),
     path("api/v1/", include("documents.api.urls")),
     path("api/v1/", include("spaces.queries.api.urls")),
+    path("api/v1/", include("webhooks.api.urls")),
     # The API's description is public: no credentials, no rate limit.
     path(
         "openapi.json",

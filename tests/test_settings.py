@@ -7,12 +7,12 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 GOOD_KEY = "k" * 60
-SEPARATE_KEYS = {"API_KEY_PEPPER": "p" * 40, "JWT_SECRET_KEY": "j" * 40}
+SEPARATE_KEYS = {"API_KEY_PEPPER": "p" * 40, "JWT_SECRET_KEY": "j" * 40, "WEBHOOK_SECRETS_KEY": "w" * 40}
 
 
 def django_check(**env):
     """Run `manage.py check` in a fresh process so settings are read from `env`."""
-    names = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "EVA_ENV", "API_KEY_PEPPER", "JWT_SECRET_KEY"}
+    names = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "EVA_ENV", *SEPARATE_KEYS}
     base = {k: v for k, v in os.environ.items() if k not in names}
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
@@ -37,6 +37,10 @@ def django_check(**env):
          "API_KEY_PEPPER must be set"),
         ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "api.example.com", "API_KEY_PEPPER": "p" * 40},
          "JWT_SECRET_KEY must be set"),
+        ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "api.example.com", "API_KEY_PEPPER": "p" * 40,
+          "JWT_SECRET_KEY": "j" * 40}, "WEBHOOK_SECRETS_KEY must be set"),
+        ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "api.example.com", **SEPARATE_KEYS, "WEBHOOK_SECRETS_KEY": GOOD_KEY},
+         "WEBHOOK_SECRETS_KEY must be set"),
     ],
 )
 def test_production_refuses_unsafe_settings(env, complaint):

@@ -82,11 +82,15 @@ def command_run() -> int:
         processes.append(api)
         worker = ManagedProcess(
             "rqworker",
-            [python, "manage.py", "rqworker", "default", "webhooks", "documents"],
+            [python, "manage.py", "rqworker", "default", "documents"],
             env=env,
             cwd=PROJECT_DIR,
         ).start()
         processes.append(worker)
+        # Webhook deliveries: one asyncio process sending many at once.
+        webhooks = ManagedProcess("webhooks", [python, "manage.py", "webhooks_worker"], env=env,
+                                  cwd=PROJECT_DIR).start()
+        processes.append(webhooks)
         # Relays events a crash left in outboxes, recovers stuck documents, finishes deletions.
         sweeper = ManagedProcess("sweeper", [python, "manage.py", "sweep"], env=env, cwd=PROJECT_DIR).start()
         processes.append(sweeper)

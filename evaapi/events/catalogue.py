@@ -50,6 +50,8 @@ EVENT_TYPES: dict[str, dict] = {
     "query.cancelled": _object({"query_id": _ID, "space_id": _ID, "status": {"type": "string"}},
                                ("query_id", "space_id", "status")),
     "webhook.test": _object({"webhook_id": _ID}, ("webhook_id",)),
+    "webhook.disabled": _object({"webhook_id": _ID, "url": {"type": "string"}, "reason": {"type": "string"}},
+                                ("webhook_id", "url", "reason")),
 }
 
 

@@ -16,6 +16,9 @@ from spaces.queries.domain import QueryParameters
 from spaces.queries.services import query_submit
 from spaces.services import space_create
 from tests.factories import api_key_make, client_for, tenant_make
+from webhooks import repositories as webhook_repositories
+from webhooks.domain import DeadLetter
+from webhooks.services import endpoint_create
 
 
 def _upload():
@@ -48,12 +51,28 @@ ENDPOINTS = [
     ("get", "/api/v1/queries/{query_id}", "queries:execute", None),
     ("get", "/api/v1/queries/{query_id}/result", "queries:execute", None),
     ("post", "/api/v1/queries/{query_id}/cancel", "queries:execute", None),
+    ("get", "/api/v1/webhooks", "webhooks:manage", None),
+    ("post", "/api/v1/webhooks", "webhooks:manage", {"url": "https://example.com/hook", "event_types": ["*"]}),
+    ("get", "/api/v1/webhooks/{webhook_id}", "webhooks:manage", None),
+    ("put", "/api/v1/webhooks/{webhook_id}", "webhooks:manage",
+     {"url": "https://example.com/other", "event_types": ["space.*"]}),
+    ("patch", "/api/v1/webhooks/{webhook_id}", "webhooks:manage", {"description": "changed"}),
+    ("delete", "/api/v1/webhooks/{webhook_id}", "webhooks:manage", None),
+    ("get", "/api/v1/webhooks/{webhook_id}/logs", "webhooks:manage", None),
+    ("post", "/api/v1/webhooks/{webhook_id}/test", "webhooks:manage", None),
+    ("get", "/api/v1/webhooks/{webhook_id}/deliveries", "webhooks:manage", None),
+    ("post", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", "webhooks:manage", None),
+    ("post", "/api/v1/webhooks/{webhook_id}/recover", "webhooks:manage", {"since": "2026-01-01T00:00:00Z"}),
+    ("post", "/api/v1/webhooks/{webhook_id}/rotate-secret", "webhooks:manage", None),
+    ("get", "/api/v1/webhooks/dead-letters", "webhooks:manage", None),
+    ("post", "/api/v1/webhooks/dead-letters/{letter_id}/replay", "webhooks:manage", None),
 ]
 # Open on purpose: health, the API's description, and login (which is how one gets credentials).
 PUBLIC = {"health", "health/ready", "openapi.json", "docs", "api/v1/auth/login"}
 # Each resource's way back, to show a refused request left it untouched.
 CHECK = {"key_id": "/api/v1/auth/api-keys/{key_id}", "space_id": "/api/v1/spaces/{space_id}",
-         "document_id": "/api/v1/documents/{document_id}", "query_id": "/api/v1/queries/{query_id}"}
+         "document_id": "/api/v1/documents/{document_id}", "query_id": "/api/v1/queries/{query_id}",
+         "webhook_id": "/api/v1/webhooks/{webhook_id}"}
 
 
 def _routes(resolver, prefix=""):
@@ -83,7 +102,19 @@ def _resources(tenant) -> dict:
                                file=SimpleUploadedFile("target.txt", uuid.uuid4().hex.encode() * 4))
     query = query_submit(tenant=tenant, actor="test", space_id=space.id, question="Which?",
                          parameters=QueryParameters())
-    return {"key_id": key.id, "space_id": space.id, "document_id": document.id, "query_id": query.id}
+    endpoint, _ = endpoint_create(tenant=tenant, actor="test", url="https://example.com/hook", event_types=["*"])
+    # An event now makes a delivery to it; made dead, it has a dead letter.
+    space_create(tenant=tenant, actor="test", name=f"hooked {uuid.uuid4().hex[:6]}")
+    (delivery,) = webhook_repositories.delivery_page(webhook_id=endpoint.id, status=None, limit=1,
+                                                     continuation=None)[0]
+    item = webhook_repositories.delivery_item_read(webhook_id=endpoint.id, delivery_id=delivery.id)
+    webhook_repositories.delivery_replace({**item, "status": "dead"}, etag=item["_etag"])
+    webhook_repositories.dead_letter_upsert(DeadLetter(
+        id=delivery.id, tenant_id=tenant.id, webhook_id=endpoint.id, delivery_id=delivery.id,
+        event_id=delivery.event_id, event_type=delivery.event_type, failed_at=delivery.created_at,
+        attempt_count=10, last_status_code=500, last_error="HTTP 500"))
+    return {"key_id": key.id, "space_id": space.id, "document_id": document.id, "query_id": query.id,
+            "webhook_id": endpoint.id, "delivery_id": delivery.id, "letter_id": delivery.id}
 
 
 def _call(client, method, path, body, ids, **extra):

@@ -68,7 +68,7 @@ def test_make_run_serves_health_and_stops_everything_on_ctrl_c(tmp_path):
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     started = {name: int(pid) for name, pid in re.findall(r"(\w+) \(pid (\d+)\)", output.split("stopped:")[-1])}
-    assert set(started) == {"redis", "api", "rqworker", "sweeper"}, output
+    assert set(started) == {"redis", "api", "rqworker", "webhooks", "sweeper"}, output
     assert not [name for name, pid in started.items() if pid_alive(pid)]
     # The server's two workers (and anything else started on the way) are gone too.
     assert len(descendants) >= 5, descendants

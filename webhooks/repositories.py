@@ -1,0 +1,258 @@
+"""Store access for webhooks (the only module of the app that touches the store)."""
+
+import contextlib
+from dataclasses import asdict
+
+from django.conf import settings
+
+from evaapi.events.repositories import OUTBOX_INDEX, outbox_container_register
+from evaapi.store import (
+    Conflict,
+    ContainerSpec,
+    Index,
+    NotFound,
+    Query,
+    container_register,
+    patch_incr,
+    patch_set,
+    store,
+)
+from evaapi.store import query as q
+from webhooks.domain import AttemptLog, DeadLetter, Delivery, DeliveryStatus, WebhookEndpoint
+
+# A tenant's endpoints together: the fan-out of an event reads them in one query.
+WEBHOOKS = outbox_container_register(container_register(
+    ContainerSpec(
+        name="webhooks",
+        partition_key="/tenant_id",
+        filter_fields=("active", "outbox_pending", "updated_at"),
+        indexes=(Index(equality=("active",), order=(("created_at", "desc"),)), OUTBOX_INDEX),
+        orderings=((("created_at", "desc"),),),
+    )
+))
+
+# Partitioned by endpoint: its deliveries are listed, retried and recovered together, and one
+# endpoint's volume never crowds a tenant's other data. The sweeper's cross-partition query for
+# due deliveries is served by the (status, next_attempt_at) index.
+DELIVERIES = container_register(
+    ContainerSpec(
+        name="webhook_deliveries",
+        partition_key="/webhook_id",
+        filter_fields=("status", "next_attempt_at", "created_at"),
+        indexes=(
+            Index(equality=("status",), order=(("next_attempt_at", "asc"),)),
+            Index(equality=("status",), order=(("created_at", "desc"),)),
+        ),
+        orderings=((("created_at", "desc"),),),
+    )
+)
+
+LOGS = container_register(
+    ContainerSpec(
+        name="webhook_logs",
+        partition_key="/webhook_id",
+        default_ttl=-1,  # each log carries its own ttl, from WEBHOOK_LOG_TTL_DAYS
+        filter_fields=("outcome", "event_type", "delivery_id"),
+        orderings=((("attempted_at", "desc"),),),
+        indexes=(
+            Index(equality=("outcome",), order=(("attempted_at", "desc"),)),
+            Index(equality=("event_type",), order=(("attempted_at", "desc"),)),
+            Index(equality=("delivery_id",), order=(("attempted_at", "desc"),)),
+        ),
+    )
+)
+
+DEAD_LETTERS = container_register(
+    ContainerSpec(
+        name="webhook_dead_letter_queue",
+        partition_key="/tenant_id",
+        filter_fields=("webhook_id",),
+        orderings=((("failed_at", "desc"),),),
+        indexes=(Index(equality=("webhook_id",), order=(("failed_at", "desc"),)),),
+    )
+)
+
+_ENDPOINT_FIELDS = tuple(name for name in WebhookEndpoint.__dataclass_fields__ if name != "etag")
+_DELIVERY_FIELDS = tuple(name for name in Delivery.__dataclass_fields__ if name != "etag")
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+def endpoint_from_item(item: dict) -> WebhookEndpoint:
+    fields = {name: item.get(name) for name in _ENDPOINT_FIELDS}
+    fields["event_types"] = tuple(fields["event_types"])
+    fields["space_ids"] = tuple(fields["space_ids"]) if fields["space_ids"] is not None else None
+    for counter in ("successes", "failures", "consecutive_failures"):
+        fields[counter] = fields[counter] or 0
+    return WebhookEndpoint(**fields, etag=item.get("_etag"))
+
+
+def endpoint_item(endpoint: WebhookEndpoint, *, secret_encrypted: str) -> dict:
+    item = {name: getattr(endpoint, name) for name in _ENDPOINT_FIELDS}
+    item["event_types"] = list(endpoint.event_types)
+    item["space_ids"] = list(endpoint.space_ids) if endpoint.space_ids is not None else None
+    item["secret_encrypted"] = secret_encrypted
+    item["previous_secret_encrypted"] = None
+    return item
+
+
+def endpoint_insert(item: dict) -> dict:
+    return store().container(WEBHOOKS).create(item)
+
+
+def endpoint_item_read(*, tenant_id: str, webhook_id: str) -> dict:
+    return store().container(WEBHOOKS).read(webhook_id, partition_key=tenant_id)
+
+
+def endpoint_replace(item: dict, *, etag: str) -> dict:
+    return store().container(WEBHOOKS).replace(item, etag=etag)
+
+
+def endpoint_delete(*, tenant_id: str, webhook_id: str) -> None:
+    with contextlib.suppress(NotFound):
+        store().container(WEBHOOKS).delete(webhook_id, partition_key=tenant_id)
+
+
+def endpoint_page(*, tenant_id: str, limit: int, continuation: str | None):
+    page = store().container(WEBHOOKS).query(
+        Query(order_by=(("created_at", "desc"),), limit=limit, continuation=continuation), partition_key=tenant_id
+    )
+    return [endpoint_from_item(item) for item in page.items], page.continuation
+
+
+def endpoints_active(*, tenant_id: str) -> list[dict]:
+    """Every active endpoint of the tenant (the fan-out's one query)."""
+    container, items, continuation = store().container(WEBHOOKS), [], None
+    while True:
+        page = container.query(Query(filters=(q.eq("active", True),), order_by=(("created_at", "desc"),),
+                                     limit=1000, continuation=continuation), partition_key=tenant_id)
+        items += page.items
+        continuation = page.continuation
+        if continuation is None:
+            return items
+
+
+def endpoint_stats_record(*, tenant_id: str, webhook_id: str, succeeded: bool, at: str,
+                          failing_since: str | None) -> dict | None:
+    """Counts one attempt's outcome in the endpoint's stats: one atomic patch (increments, not a
+    read-modify-write), so concurrent attempts lose no update."""
+    if succeeded:
+        operations = [patch_incr("/successes"), patch_set("/consecutive_failures", 0),
+                      patch_set("/last_success_at", at), patch_set("/failing_since", None)]
+    else:
+        operations = [patch_incr("/failures"), patch_incr("/consecutive_failures"),
+                      patch_set("/last_failure_at", at), patch_set("/failing_since", failing_since)]
+    try:
+        return store().container(WEBHOOKS).patch(webhook_id, partition_key=tenant_id, operations=operations)
+    except NotFound:
+        return None  # deleted meanwhile
+
+
+# --- deliveries --------------------------------------------------------------------------------
+def delivery_from_item(item: dict) -> Delivery:
+    fields = {name: item.get(name) for name in _DELIVERY_FIELDS}
+    fields["status"] = DeliveryStatus(fields["status"])
+    return Delivery(**fields, etag=item.get("_etag"))
+
+
+def delivery_item(delivery: Delivery) -> dict:
+    item = {name: getattr(delivery, name) for name in _DELIVERY_FIELDS}
+    item["status"] = str(delivery.status)
+    return item
+
+
+def delivery_insert(item: dict) -> bool:
+    """False when this (event, endpoint) delivery exists already: fan-out is idempotent."""
+    try:
+        store().container(DELIVERIES).create(item)
+    except Conflict:
+        return False
+    return True
+
+
+def delivery_item_read(*, webhook_id: str, delivery_id: str) -> dict:
+    return store().container(DELIVERIES).read(delivery_id, partition_key=webhook_id)
+
+
+def delivery_replace(item: dict, *, etag: str) -> dict:
+    return store().container(DELIVERIES).replace(item, etag=etag)
+
+
+def delivery_page(*, webhook_id: str, status: str | None, limit: int, continuation: str | None):
+    filters = (q.eq("status", status),) if status else ()
+    page = store().container(DELIVERIES).query(
+        Query(filters=filters, order_by=(("created_at", "desc"),), limit=limit, continuation=continuation),
+        partition_key=webhook_id,
+    )
+    return [delivery_from_item(item) for item in page.items], page.continuation
+
+
+def deliveries_due(*, status: DeliveryStatus, now: str, limit: int) -> list[dict]:
+    """Open deliveries of every endpoint whose next attempt is due."""
+    page = store().container(DELIVERIES).query(
+        Query(filters=(q.eq("status", str(status)), q.lte("next_attempt_at", now)),
+              order_by=(("next_attempt_at", "asc"),), limit=limit),
+        partition_key=None,
+    )
+    return page.items
+
+
+def deliveries_dead_between(*, webhook_id: str, since: str, until: str, limit: int,
+                            continuation: str | None) -> tuple[list[dict], str | None]:
+    page = store().container(DELIVERIES).query(
+        Query(filters=(q.eq("status", str(DeliveryStatus.DEAD)), q.gte("created_at", since),
+                       q.lt("created_at", until)),
+              order_by=(("created_at", "desc"),), limit=limit, continuation=continuation),
+        partition_key=webhook_id,
+    )
+    return page.items, page.continuation
+
+
+# --- attempt logs ------------------------------------------------------------------------------
+def log_insert(log: AttemptLog) -> None:
+    item = asdict(log)
+    item["ttl"] = settings.WEBHOOK_LOG_TTL_DAYS * 86400
+    store().container(LOGS).create(item)
+
+
+def log_page(*, webhook_id: str, outcome: str | None, event_type: str | None, limit: int,
+             continuation: str | None) -> tuple[list[AttemptLog], str | None]:
+    filters = []
+    if outcome:
+        filters.append(q.eq("outcome", outcome))
+    if event_type:
+        filters.append(q.eq("event_type", event_type))
+    page = store().container(LOGS).query(
+        Query(filters=tuple(filters), order_by=(("attempted_at", "desc"),), limit=limit, continuation=continuation),
+        partition_key=webhook_id,
+    )
+    fields = AttemptLog.__dataclass_fields__
+    return [AttemptLog(**{name: item.get(name) for name in fields}) for item in page.items], page.continuation
+
+
+# --- dead letters ------------------------------------------------------------------------------
+def dead_letter_from_item(item: dict) -> DeadLetter:
+    fields = {name: item.get(name) for name in DeadLetter.__dataclass_fields__ if name != "etag"}
+    return DeadLetter(**fields, etag=item.get("_etag"))
+
+
+def dead_letter_upsert(letter: DeadLetter) -> None:
+    """One per delivery (its id): a delivery that dies again after a replay updates its letter."""
+    item = {name: getattr(letter, name) for name in DeadLetter.__dataclass_fields__ if name != "etag"}
+    store().container(DEAD_LETTERS).upsert(item)
+
+
+def dead_letter_item_read(*, tenant_id: str, letter_id: str) -> dict:
+    return store().container(DEAD_LETTERS).read(letter_id, partition_key=tenant_id)
+
+
+def dead_letter_replace(item: dict, *, etag: str) -> dict:
+    return store().container(DEAD_LETTERS).replace(item, etag=etag)
+
+
+def dead_letter_page(*, tenant_id: str, webhook_id: str | None, limit: int, continuation: str | None):
+    filters = (q.eq("webhook_id", webhook_id),) if webhook_id else ()
+    page = store().container(DEAD_LETTERS).query(
+        Query(filters=filters, order_by=(("failed_at", "desc"),), limit=limit, continuation=continuation),
+        partition_key=tenant_id,
+    )
+    return [dead_letter_from_item(item) for item in page.items], page.continuation

@@ -1,0 +1,436 @@
+"""Writes of webhooks: endpoints and their secrets, the fan-out of events into deliveries, each
+delivery's state machine (pending → succeeded | retrying → dead), dead letters and replays.
+
+The store is the truth; Redis only carries the ids of deliveries whose attempt is due (a list
+the worker pops). A worker claims a delivery before it sends (a write conditional on the
+version it read, with a lease), so two workers, or two sweepers pushing one id twice, never
+send one attempt twice; a worker killed mid-attempt leaves a lease that expires, and the
+sweeper pushes the delivery again."""
+
+import json
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import redis
+from django.conf import settings
+
+from evaapi.auth.domain import Tenant
+from evaapi.auth.services.audit import audit_record
+from evaapi.events.catalogue import UnknownEventType, event_type_pattern_check
+from evaapi.events.domain import Event, event_make
+from evaapi.events.outbox import outbox_add, outbox_relay_now
+from evaapi.exceptions import InvalidInput, ResourceConflict, ResourceNotFound
+from evaapi.redis import redis_client
+from evaapi.store import NotFound, PreconditionFailed
+from evaapi.times import iso, parse_iso, utc_now
+from webhooks import repositories
+from webhooks.domain import OPEN_DELIVERY_STATUSES, AttemptLog, DeadLetter, Delivery, DeliveryStatus, WebhookEndpoint
+from webhooks.repositories import WEBHOOKS
+from webhooks.safety import UnsafeUrl, url_check
+from webhooks.selectors import endpoint_item_get
+from webhooks.sender import SendResult, redact_headers
+from webhooks.signing import secret_decrypt, secret_encrypt, secret_generate, signature_headers
+
+logger = logging.getLogger(__name__)
+
+# The Redis list of "<webhook id> <delivery id>" whose attempt is due; the worker pops it.
+DUE_QUEUE = "evaapi:webhooks:due"
+_UPDATE_ATTEMPTS = 5
+EDITABLE = ("url", "event_types", "description", "active", "space_ids")
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+def _event_types_check(event_types) -> list[str]:
+    checked = []
+    for pattern in dict.fromkeys(event_types):
+        try:
+            checked.append(event_type_pattern_check(pattern))
+        except UnknownEventType as exc:
+            raise InvalidInput(str(exc), details={"event_types": [str(exc)]}) from None
+    if not checked:
+        raise InvalidInput("Name at least one event type ('*' for all).", details={"event_types": ["Empty."]})
+    return checked
+
+
+def _url_check(url: str) -> str:
+    try:
+        return url_check(url)
+    except UnsafeUrl as exc:
+        raise InvalidInput(str(exc), details={"url": [str(exc)]}) from None
+
+
+def endpoint_create(*, tenant: Tenant, actor: str, url: str, event_types, description: str = "",
+                    active: bool = True, space_ids=None) -> tuple[WebhookEndpoint, str]:
+    """The endpoint and its signing secret (shown once: stored encrypted)."""
+    now = iso(utc_now())
+    endpoint = WebhookEndpoint(
+        id=str(uuid.uuid4()), tenant_id=tenant.id, url=_url_check(url), description=description,
+        event_types=tuple(_event_types_check(event_types)),
+        space_ids=tuple(dict.fromkeys(space_ids)) if space_ids else None, active=active, created_by=actor,
+        created_at=now, updated_at=now,
+    )
+    secret = secret_generate()
+    item = repositories.endpoint_insert(repositories.endpoint_item(endpoint, secret_encrypted=secret_encrypt(secret)))
+    audit_record(tenant_id=tenant.id, actor=actor, action="webhook.create", resource_type="webhook",
+                 resource_id=endpoint.id)
+    return repositories.endpoint_from_item(item), secret
+
+
+def endpoint_update(*, tenant: Tenant, actor: str, webhook_id: str, changes: dict) -> WebhookEndpoint:
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidInput(f"Not editable: {', '.join(sorted(unknown))}.")
+    if "url" in changes:
+        changes["url"] = _url_check(changes["url"])
+    if "event_types" in changes:
+        changes["event_types"] = _event_types_check(changes["event_types"])
+    if "space_ids" in changes and changes["space_ids"] is not None:
+        changes["space_ids"] = list(dict.fromkeys(changes["space_ids"]))
+    for _ in range(_UPDATE_ATTEMPTS):
+        item = endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+        updated = {**item, **changes, "updated_at": iso(utc_now())}
+        if changes.get("active"):
+            # Enabled by hand: what disabled it is over, and so is the failure streak.
+            updated.update(disabled_reason=None, failing_since=None, consecutive_failures=0)
+        try:
+            item = repositories.endpoint_replace(updated, etag=item["_etag"])
+        except PreconditionFailed:
+            continue  # its stats changed meanwhile: apply the change to the current version
+        audit_record(tenant_id=tenant.id, actor=actor, action="webhook.update", resource_type="webhook",
+                     resource_id=webhook_id)
+        return repositories.endpoint_from_item(item)
+    raise ResourceConflict("The webhook kept changing while it was being updated; try again.")
+
+
+def endpoint_delete(*, tenant: Tenant, actor: str, webhook_id: str) -> None:
+    endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+    repositories.endpoint_delete(tenant_id=tenant.id, webhook_id=webhook_id)
+    audit_record(tenant_id=tenant.id, actor=actor, action="webhook.delete", resource_type="webhook",
+                 resource_id=webhook_id)
+
+
+def endpoint_rotate_secret(*, tenant: Tenant, actor: str, webhook_id: str,
+                           grace_hours: float | None = None) -> tuple[WebhookEndpoint, str]:
+    """A new secret signs from now on; the old one signs too (a second signature) for the grace
+    period, so receivers can switch without losing a delivery."""
+    grace = timedelta(hours=settings.WEBHOOK_ROTATION_GRACE_HOURS if grace_hours is None else grace_hours)
+    secret = secret_generate()
+    for _ in range(_UPDATE_ATTEMPTS):
+        item = endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+        updated = {**item, "secret_encrypted": secret_encrypt(secret),
+                   "previous_secret_encrypted": item["secret_encrypted"],
+                   "previous_secret_expires_at": iso(utc_now() + grace), "updated_at": iso(utc_now())}
+        try:
+            item = repositories.endpoint_replace(updated, etag=item["_etag"])
+        except PreconditionFailed:
+            continue
+        audit_record(tenant_id=tenant.id, actor=actor, action="webhook.rotate_secret", resource_type="webhook",
+                     resource_id=webhook_id)
+        return repositories.endpoint_from_item(item), secret
+    raise ResourceConflict("The webhook kept changing while its secret was being rotated; try again.")
+
+
+def endpoint_test(*, tenant: Tenant, actor: str, webhook_id: str) -> str:
+    """Sends a `webhook.test` event to this endpoint through the real pipeline (the event rides
+    in the endpoint's own write, is relayed, fanned out and delivered); returns the delivery id."""
+    for _ in range(_UPDATE_ATTEMPTS):
+        item = endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+        event = event_make(type="webhook.test", tenant_id=tenant.id, data={"webhook_id": webhook_id})
+        try:
+            item = repositories.endpoint_replace(outbox_add({**item, "updated_at": iso(utc_now())}, event),
+                                                 etag=item["_etag"])
+        except PreconditionFailed:
+            continue
+        audit_record(tenant_id=tenant.id, actor=actor, action="webhook.test", resource_type="webhook",
+                     resource_id=webhook_id)
+        outbox_relay_now(WEBHOOKS, item)
+        return delivery_id_for(event_id=event.id, webhook_id=webhook_id)
+    raise ResourceConflict("The webhook kept changing; try again.")
+
+
+# --- fan-out: events into deliveries -----------------------------------------------------------
+def delivery_id_for(*, event_id: str, webhook_id: str) -> str:
+    """One delivery per (event, endpoint): its id is derived from both, so fanning an event out
+    twice (it is published at least once) makes no second delivery."""
+    return "msg_" + uuid.uuid5(uuid.NAMESPACE_URL, f"{event_id}/{webhook_id}").hex
+
+
+def _matches(endpoint: dict, event: Event) -> bool:
+    if event.type == "webhook.test":
+        return event.data.get("webhook_id") == endpoint["id"]  # to the endpoint tested only
+    if endpoint.get("space_ids") and event.space_id not in endpoint["space_ids"]:
+        return False
+    return any(pattern == "*" or pattern == event.type or (pattern.endswith(".*") and event.type.startswith(
+        pattern[:-1])) for pattern in endpoint["event_types"])
+
+
+def webhooks_publish(event: Event) -> None:
+    """A sink: one delivery for each active endpoint of the tenant that wants the event, its
+    first attempt due now (pushed to the worker at once)."""
+    now = iso(utc_now())
+    body = json.dumps(event.as_dict(), separators=(",", ":"), ensure_ascii=False)
+    for endpoint in repositories.endpoints_active(tenant_id=event.tenant_id):
+        if not _matches(endpoint, event):
+            continue
+        delivery = Delivery(
+            id=delivery_id_for(event_id=event.id, webhook_id=endpoint["id"]), tenant_id=event.tenant_id,
+            webhook_id=endpoint["id"], event_id=event.id, event_type=event.type, space_id=event.space_id, body=body,
+            status=DeliveryStatus.PENDING, attempt_count=0, next_attempt_at=now, created_at=now, updated_at=now,
+        )
+        if repositories.delivery_insert(repositories.delivery_item(delivery)):
+            delivery_queue_push(webhook_id=endpoint["id"], delivery_id=delivery.id)
+
+
+def delivery_queue_push(*, webhook_id: str, delivery_id: str) -> None:
+    try:
+        redis_client().rpush(DUE_QUEUE, f"{webhook_id} {delivery_id}")
+    except redis.RedisError:
+        logger.warning("could not queue delivery %s; the sweeper will", delivery_id)
+
+
+# --- the worker's side: claim, then record ------------------------------------------------------
+@dataclass(frozen=True)
+class ClaimedAttempt:
+    item: dict  # the delivery as claimed (its version: only this claim may record the outcome)
+    attempt: int
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def _secrets(endpoint: dict, now: datetime) -> list[str]:
+    secrets = [secret_decrypt(endpoint["secret_encrypted"])]
+    expires = parse_iso(endpoint.get("previous_secret_expires_at"))
+    if endpoint.get("previous_secret_encrypted") and expires and now < expires:
+        secrets.append(secret_decrypt(endpoint["previous_secret_encrypted"]))
+    return secrets
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 30)
+
+
+def delivery_claim(*, webhook_id: str, delivery_id: str, now: datetime | None = None) -> ClaimedAttempt | None:
+    """Takes a due delivery for one attempt: None when it is not due, final, held by another
+    worker's lease, or its endpoint is gone or inactive (then the delivery waits: an endpoint
+    enabled again gets it)."""
+    now = now or utc_now()
+    try:
+        item = repositories.delivery_item_read(webhook_id=webhook_id, delivery_id=delivery_id)
+    except NotFound:
+        return None
+    if item["status"] not in OPEN_DELIVERY_STATUSES or parse_iso(item["next_attempt_at"]) > now:
+        return None
+    if item.get("lease_until") and parse_iso(item["lease_until"]) > now:
+        return None
+    try:
+        endpoint = repositories.endpoint_item_read(tenant_id=item["tenant_id"], webhook_id=webhook_id)
+    except NotFound:
+        return None
+    if not endpoint.get("active"):
+        return None
+    attempt = item["attempt_count"] + 1
+    try:
+        item = repositories.delivery_replace(
+            {**item, "attempt_count": attempt, "lease_until": iso(now + _lease()), "updated_at": iso(now)},
+            etag=item["_etag"],
+        )
+    except (PreconditionFailed, NotFound):
+        return None  # another worker claimed it first
+    body = item["body"].encode()
+    headers = signature_headers(message_id=item["id"], timestamp=int(now.timestamp()), body=body,
+                                secrets=_secrets(endpoint, now))
+    return ClaimedAttempt(item=item, attempt=attempt, url=endpoint["url"], headers=headers, body=body)
+
+
+def _schedule() -> list[float]:
+    return [float(step) for step in settings.WEBHOOK_RETRY_SCHEDULE]
+
+
+def _next_delay(attempt: int, result: SendResult) -> timedelta:
+    """The wait before attempt `attempt + 1`: the schedule's, with ±10% jitter so an outage's
+    retries do not all come back at once; a 429 or 503's Retry-After when it asks for longer
+    (at most a day)."""
+    delay = _schedule()[attempt] * random.uniform(0.9, 1.1)
+    if result.status_code in (429, 503) and result.retry_after_seconds is not None:
+        delay = max(delay, min(result.retry_after_seconds, settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS))
+    return timedelta(seconds=delay)
+
+
+def delivery_attempt_record(claimed: ClaimedAttempt, result: SendResult, *, now: datetime | None = None) -> Delivery:
+    """Logs the attempt and moves the delivery on: succeeded; retrying at its next time; or dead,
+    with a dead letter, after the last attempt or a 410 (which also disables the endpoint)."""
+    now = now or utc_now()
+    item = claimed.item
+    repositories.log_insert(AttemptLog(
+        id=str(uuid.uuid4()), tenant_id=item["tenant_id"], webhook_id=item["webhook_id"], delivery_id=item["id"],
+        event_type=item["event_type"], attempt=claimed.attempt, attempted_at=iso(now), url=claimed.url,
+        outcome="succeeded" if result.succeeded else "failed", status_code=result.status_code,
+        latency_ms=round(result.latency_ms, 2), request_headers=redact_headers(claimed.headers),
+        response_body=result.response_body, error_class=result.error_class, error_message=result.error_message,
+    ))
+    error = None if result.succeeded else (result.error_message or f"HTTP {result.status_code}")
+    changes = {"lease_until": None, "updated_at": iso(now), "last_status_code": result.status_code,
+               "last_error": error}
+    gone = result.status_code == 410
+    if result.succeeded:
+        changes.update(status=str(DeliveryStatus.SUCCEEDED), succeeded_at=iso(now), next_attempt_at=iso(now))
+    elif gone or claimed.attempt >= len(_schedule()):
+        changes.update(status=str(DeliveryStatus.DEAD), next_attempt_at=iso(now))
+    else:
+        changes.update(status=str(DeliveryStatus.RETRYING),
+                       next_attempt_at=iso(now + _next_delay(claimed.attempt, result)))
+    try:
+        written = repositories.delivery_replace({**item, **changes}, etag=item["_etag"])
+    except (PreconditionFailed, NotFound):
+        # Not ours any more (the lease ran out and another worker took it): its outcome stands.
+        logger.warning("delivery %s changed during its attempt; this attempt's outcome is only logged", item["id"])
+        return repositories.delivery_from_item(item)
+    if written["status"] == DeliveryStatus.DEAD:
+        repositories.dead_letter_upsert(DeadLetter(
+            id=written["id"], tenant_id=written["tenant_id"], webhook_id=written["webhook_id"],
+            delivery_id=written["id"], event_id=written["event_id"], event_type=written["event_type"],
+            failed_at=iso(now), attempt_count=written["attempt_count"], last_status_code=result.status_code,
+            last_error=error,
+        ))
+    _endpoint_stats_record(written, succeeded=result.succeeded, now=now,
+                           disable_reason="The endpoint answered 410 Gone." if gone else None)
+    return repositories.delivery_from_item(written)
+
+
+def _endpoint_stats_record(delivery: dict, *, succeeded: bool, now: datetime, disable_reason: str | None) -> None:
+    tenant_id, webhook_id = delivery["tenant_id"], delivery["webhook_id"]
+    try:
+        endpoint = repositories.endpoint_item_read(tenant_id=tenant_id, webhook_id=webhook_id)
+    except NotFound:
+        return
+    failing_since = endpoint.get("failing_since") or iso(now)
+    endpoint = repositories.endpoint_stats_record(tenant_id=tenant_id, webhook_id=webhook_id, succeeded=succeeded,
+                                                  at=iso(now), failing_since=failing_since)
+    if endpoint is None or succeeded:
+        return
+    if disable_reason is None:
+        limit = timedelta(days=settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS)
+        if now - parse_iso(endpoint["failing_since"]) < limit:
+            return
+        disable_reason = f"Every delivery failed for {settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS} days."
+    endpoint_disable(tenant_id=tenant_id, webhook_id=webhook_id, reason=disable_reason)
+
+
+def endpoint_disable(*, tenant_id: str, webhook_id: str, reason: str) -> None:
+    """Disables an endpoint the system gave up on, with a `webhook.disabled` event and a log line."""
+    for _ in range(_UPDATE_ATTEMPTS):
+        try:
+            item = repositories.endpoint_item_read(tenant_id=tenant_id, webhook_id=webhook_id)
+        except NotFound:
+            return
+        if not item["active"]:
+            return
+        event = event_make(type="webhook.disabled", tenant_id=tenant_id,
+                           data={"webhook_id": webhook_id, "url": item["url"], "reason": reason})
+        disabled = {**item, "active": False, "disabled_reason": reason, "updated_at": iso(utc_now())}
+        try:
+            item = repositories.endpoint_replace(outbox_add(disabled, event), etag=item["_etag"])
+        except PreconditionFailed:
+            continue
+        logger.warning("webhook %s of tenant %s disabled: %s", webhook_id, tenant_id, reason)
+        outbox_relay_now(WEBHOOKS, item)
+        return
+
+
+# --- retries, replays, recovery ----------------------------------------------------------------
+def _delivery_reopen(item: dict) -> dict | None:
+    """A final or waiting delivery due again now, its attempts counted afresh (the webhook-id
+    stays: receivers see the same message)."""
+    now = iso(utc_now())
+    try:
+        return repositories.delivery_replace(
+            {**item, "status": str(DeliveryStatus.PENDING), "attempt_count": 0, "next_attempt_at": now,
+             "lease_until": None, "updated_at": now}, etag=item["_etag"])
+    except (PreconditionFailed, NotFound):
+        return None
+
+
+def delivery_retry(*, tenant: Tenant, actor: str, webhook_id: str, delivery_id: str) -> Delivery:
+    """Sends a delivery again now (failed, dead or waiting for its next attempt); a succeeded
+    one is a 409."""
+    endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+    for _ in range(_UPDATE_ATTEMPTS):
+        try:
+            item = repositories.delivery_item_read(webhook_id=webhook_id, delivery_id=delivery_id)
+        except NotFound:
+            raise ResourceNotFound("No such delivery.") from None
+        if item["tenant_id"] != tenant.id:
+            raise ResourceNotFound("No such delivery.")
+        if item["status"] == DeliveryStatus.SUCCEEDED:
+            raise ResourceConflict("The delivery succeeded already.", details={"status": item["status"]})
+        reopened = _delivery_reopen(item)
+        if reopened is not None:
+            delivery_queue_push(webhook_id=webhook_id, delivery_id=delivery_id)
+            audit_record(tenant_id=tenant.id, actor=actor, action="webhook.delivery_retry",
+                         resource_type="webhook_delivery", resource_id=delivery_id)
+            return repositories.delivery_from_item(reopened)
+    raise ResourceConflict("The delivery kept changing; try again.")
+
+
+def deliveries_recover(*, tenant: Tenant, actor: str, webhook_id: str, since: datetime,
+                       until: datetime | None = None) -> int:
+    """Sends again every dead delivery of the endpoint made in [since, until); returns how many."""
+    endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+    until = until or utc_now()
+    if until <= since:
+        raise InvalidInput("until must be after since.", details={"until": ["Not after since."]})
+    reopened, continuation = 0, None
+    while True:
+        items, continuation = repositories.deliveries_dead_between(
+            webhook_id=webhook_id, since=iso(since), until=iso(until), limit=100, continuation=continuation)
+        for item in items:
+            if _delivery_reopen(item) is not None:
+                delivery_queue_push(webhook_id=webhook_id, delivery_id=item["id"])
+                reopened += 1
+        if continuation is None:
+            break
+    audit_record(tenant_id=tenant.id, actor=actor, action="webhook.recover", resource_type="webhook",
+                 resource_id=webhook_id)
+    return reopened
+
+
+def dead_letter_replay(*, tenant: Tenant, actor: str, letter_id: str) -> Delivery:
+    """Sends a dead letter's delivery again, and marks the letter replayed."""
+    try:
+        letter = repositories.dead_letter_item_read(tenant_id=tenant.id, letter_id=letter_id)
+    except NotFound:
+        raise ResourceNotFound("No such dead letter.") from None
+    try:
+        item = repositories.delivery_item_read(webhook_id=letter["webhook_id"], delivery_id=letter["delivery_id"])
+    except NotFound:
+        raise ResourceNotFound("The dead letter's delivery is gone (its endpoint was deleted).") from None
+    if item["status"] != DeliveryStatus.DEAD:
+        raise ResourceConflict(f"The delivery is {item['status']} already.", details={"status": item["status"]})
+    reopened = _delivery_reopen(item)
+    if reopened is None:
+        raise ResourceConflict("The delivery changed meanwhile; try again.")
+    repositories.dead_letter_replace({**letter, "replayed_at": iso(utc_now())}, etag=letter["_etag"])
+    delivery_queue_push(webhook_id=item["webhook_id"], delivery_id=item["id"])
+    audit_record(tenant_id=tenant.id, actor=actor, action="webhook.dead_letter_replay",
+                 resource_type="webhook_dead_letter", resource_id=letter_id)
+    return repositories.delivery_from_item(reopened)
+
+
+# --- the sweeper's part ------------------------------------------------------------------------
+def deliveries_due_push(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Pushes every due delivery (first attempts whose push Redis lost, retries whose time has
+    come, attempts a killed worker left) to the worker. Pushing one twice is harmless: only one
+    claim succeeds."""
+    now = now or utc_now()
+    pushed = 0
+    for status in OPEN_DELIVERY_STATUSES:
+        for item in repositories.deliveries_due(status=status, now=iso(now), limit=limit):
+            if item.get("lease_until") and parse_iso(item["lease_until"]) > now:
+                continue
+            delivery_queue_push(webhook_id=item["webhook_id"], delivery_id=item["id"])
+            pushed += 1
+    return pushed
