@@ -1,5 +1,6 @@
 """The Django admin, with the API login's lockout and audit on its login form, and pages for
-tenants and API keys (evaapi/auth/admin_views.py), which live in the store, not the ORM."""
+tenants and API keys (evaapi/auth/admin_views.py) and for webhooks (webhooks/admin_views.py),
+which live in the store, not the ORM."""
 
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from evaapi.auth.admin_views import TenantAdminViews
 from evaapi.auth.services.login import login_user_verify
 from evaapi.exceptions import NotAuthenticated, RateLimited
+from webhooks.admin_views import WebhookAdminViews
 
 
 class EvaAdminLoginForm(AdminAuthenticationForm):
@@ -35,10 +37,11 @@ class EvaAdminSite(admin.AdminSite):
 
     def get_urls(self):
         # First: the site's own patterns end in a catch-all.
-        return TenantAdminViews(self).urls() + super().get_urls()
+        return TenantAdminViews(self).urls() + WebhookAdminViews(self).urls() + super().get_urls()
 
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)
         if app_label is None:
             app_list.insert(0, TenantAdminViews(self).app_list_entry())
+            app_list.insert(1, WebhookAdminViews(self).app_list_entry())
         return app_list

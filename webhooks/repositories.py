@@ -214,9 +214,12 @@ def log_insert(log: AttemptLog) -> None:
     store().container(LOGS).create(item)
 
 
-def log_page(*, webhook_id: str, outcome: str | None, event_type: str | None, limit: int,
+def log_page(*, webhook_id: str, outcome: str | None = None, event_type: str | None = None,
+             delivery_id: str | None = None, limit: int,
              continuation: str | None) -> tuple[list[AttemptLog], str | None]:
     filters = []
+    if delivery_id:
+        filters.append(q.eq("delivery_id", delivery_id))
     if outcome:
         filters.append(q.eq("outcome", outcome))
     if event_type:

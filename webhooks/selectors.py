@@ -44,10 +44,19 @@ def delivery_get(*, tenant: Tenant, webhook_id: str, delivery_id: str) -> Delive
 
 
 def log_list(*, tenant: Tenant, webhook_id: str, outcome: str | None = None, event_type: str | None = None,
-             limit: int, continuation: str | None) -> tuple[list[AttemptLog], str | None]:
+             delivery_id: str | None = None, limit: int, continuation: str | None
+             ) -> tuple[list[AttemptLog], str | None]:
     endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
-    return repositories.log_page(webhook_id=webhook_id, outcome=outcome, event_type=event_type, limit=limit,
-                                 continuation=continuation)
+    return repositories.log_page(webhook_id=webhook_id, outcome=outcome, event_type=event_type,
+                                 delivery_id=delivery_id, limit=limit, continuation=continuation)
+
+
+def dead_letter_get(*, tenant: Tenant, letter_id: str) -> DeadLetter:
+    try:
+        return repositories.dead_letter_from_item(
+            repositories.dead_letter_item_read(tenant_id=tenant.id, letter_id=letter_id))
+    except NotFound:
+        raise ResourceNotFound("No such dead letter.") from None
 
 
 def dead_letter_list(*, tenant: Tenant, webhook_id: str | None = None, limit: int,

@@ -34,7 +34,7 @@ def _continuation(request) -> str | None:
     return request.GET.get("continuation") or None
 
 
-def _tenant_visible(request, tenant_id: str) -> Tenant:
+def tenant_visible(request, tenant_id: str) -> Tenant:
     """The tenant, if this admin user may see it; otherwise the same 404 as a missing tenant."""
     if not request.user.is_superuser:
         membership = selectors.membership_of_user(user_id=request.user.pk)
@@ -99,7 +99,7 @@ class TenantAdminViews:
                             is_first_page=_continuation(request) is None)
 
     def tenant_detail(self, request, tenant_id: str):
-        tenant = _tenant_visible(request, tenant_id)
+        tenant = tenant_visible(request, tenant_id)
         keys, continuation = selectors.api_key_list(tenant=tenant, limit=PAGE_SIZE,
                                                     continuation=_continuation(request))
         now = utc_now()
@@ -111,7 +111,7 @@ class TenantAdminViews:
         )
 
     def tenant_status(self, request, tenant_id: str):
-        tenant = _tenant_visible(request, tenant_id)
+        tenant = tenant_visible(request, tenant_id)
         if not request.user.is_superuser:
             # A suspension is the platform's decision: a tenant's own staff must not lift it.
             raise PermissionDenied
@@ -120,13 +120,13 @@ class TenantAdminViews:
         return redirect(self._url("eva_tenant_detail", tenant_id=tenant.id))
 
     def api_key_detail(self, request, tenant_id: str, key_id: str):
-        tenant = _tenant_visible(request, tenant_id)
+        tenant = tenant_visible(request, tenant_id)
         key = selectors.api_key_get(tenant=tenant, key_id=key_id)
         return self._render(request, "api_key_detail.html", f"API key {key.prefix}", tenant=tenant, key=key,
                             state=_key_state(key, utc_now()))
 
     def api_key_revoke(self, request, tenant_id: str, key_id: str):
-        tenant = _tenant_visible(request, tenant_id)
+        tenant = tenant_visible(request, tenant_id)
         key = api_key_revoke(tenant=tenant, actor=_actor(request), key_id=key_id)
         messages.success(request, f"API key {key.prefix} is revoked.")
         return redirect(self._url("eva_api_key_detail", tenant_id=tenant.id, key_id=key.id))

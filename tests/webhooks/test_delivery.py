@@ -354,3 +354,19 @@ def test_another_tenants_webhook_things_are_404(setup, receiver):
         assert response.status_code == 404, (method, path, response.content)
     assert stranger.get("/api/v1/webhooks/dead-letters").json()["items"] == []
     assert client.get(f"/api/v1/webhooks/{endpoint['id']}").status_code == 200  # untouched
+
+
+def test_endpoint_stats_lose_no_update_under_concurrent_attempts(setup):
+    import threading
+
+    tenant, client, endpoint = setup
+    at = utc_now().isoformat()
+    threads = [threading.Thread(target=repositories.endpoint_stats_record, kwargs={
+        "tenant_id": tenant.id, "webhook_id": endpoint["id"], "succeeded": n % 2 == 0, "at": at,
+        "failing_since": at}) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats = client.get(f"/api/v1/webhooks/{endpoint['id']}").json()
+    assert (stats["successes"], stats["failures"]) == (10, 10)
