@@ -26,14 +26,12 @@ EVA's services directly (tenants, endpoints, events, deliveries). In one run it 
    rate is deliveries / (last arrival - push). Also the time until the store shows every one
    `succeeded` (the worker records each outcome after the receiver has answered), the workers'
    CPU per delivery, and the others' CPU (cores used during the run by anything but the
-   workers, Redis, the receiver and this process). A reference run follows (not a goal): 2
-   workers with EVA_SYNC_POOL_THREADS=1, a setting that keeps each worker's store calls on one
-   thread.
+   workers, Redis, the receiver and this process).
 4. Signing a 1 KB body with one secret (goal <= 10 us), median per call, beside HMAC-SHA256 of
    the same bytes alone (the baseline).
-5. Where a delivery's time goes: the store work of one delivery (claim, then record a 200), in
-   this process without HTTP: one at a time, with its store calls counted, then from as many
-   threads at once as a worker's sync pool has (EVA_SYNC_POOL_THREADS), as a worker runs it.
+5. Where a delivery's time goes: the store work of deliveries (claim, then record a 200), in
+   this process without HTTP: one at a time, then 100 at a time (as a busy worker claims and
+   records them, one batch per step), with the store calls of each step counted.
 
 It only prints: nothing here fails on a slow number, and the tests never run it."""
 
@@ -77,10 +75,6 @@ GOAL_LATENCY_P95_MS = 100.0
 GOAL_DELIVERIES_PER_S = 500.0
 GOAL_SIGN_US = 10.0
 GOAL_WORKERS = 2
-# The reference throughput run: a setting (not code) that keeps a worker's store calls on one
-# thread. SQLite takes one writer at a time; more threads in one process make the lock's holder
-# wait for the GIL while it holds the lock (see the reading in bench/README.md).
-REFERENCE_ENV = {"EVA_SYNC_POOL_THREADS": "1"}
 
 # wrk: a POST like a delivery (body of the same size, the three webhook headers), and a done()
 # hook printing the figures as one JSON line (wrk's --latency has no p95).
@@ -307,8 +301,8 @@ class Bench:
     lock_probe: bool = False
     worker_count: int = 0
 
-    def start_workers(self, count: int, env: dict[str, str] | None = None) -> list[ManagedProcess]:
-        """`count` webhooks_worker processes (with `env` added to theirs), returned once each is
+    def start_workers(self, count: int) -> list[ManagedProcess]:
+        """`count` webhooks_worker processes, returned once each is
         blocked on the queue (Redis lists it in BLPOP) and their CPU has gone quiet (imports done)."""
         from evaapi.redis import redis_client
 
@@ -321,7 +315,7 @@ class Bench:
             workers.append(self.processes.start(ManagedProcess(
                 f"webhooks_worker {self.worker_count}", argv,
                 log_path=self.tmp / f"worker-{self.worker_count}.log", cwd=PROJECT_DIR,
-                env={"LOG_LEVEL": self.worker_log_level, **(env or {})},
+                env={"LOG_LEVEL": self.worker_log_level},
             )))
         deadline = time.monotonic() + 90
         quiet, last = 0, None
@@ -438,7 +432,6 @@ def latency_run(bench: Bench, events: int, warmup: int, gap: float) -> Latency:
 @dataclass
 class Throughput:
     workers: int
-    label: str  # a reference run's setting, "" for the default
     deliveries: int
     created_s: float
     received_s: float  # push -> last arrival
@@ -497,8 +490,7 @@ def succeeded_count(webhook_id: str) -> int:
     return store().container(DELIVERIES).count((q.eq("status", "succeeded"),), partition_key=webhook_id)
 
 
-def throughput_run(bench: Bench, workers_count: int, deliveries: int, env: dict[str, str] | None = None,
-                   label: str = "") -> Throughput:
+def throughput_run(bench: Bench, workers_count: int, deliveries: int) -> Throughput:
     from evaapi.redis import redis_client
     from webhooks.services import DUE_QUEUE
 
@@ -507,7 +499,7 @@ def throughput_run(bench: Bench, workers_count: int, deliveries: int, env: dict[
     entries = deliveries_make(tenant.id, endpoint.id, deliveries)
     created_s = time.perf_counter() - started
     bench.receiver.reset()
-    workers = bench.start_workers(workers_count, env)
+    workers = bench.start_workers(workers_count)
     try:
         pids = [w.pid for w in workers]
         client = redis_client()
@@ -540,7 +532,7 @@ def throughput_run(bench: Bench, workers_count: int, deliveries: int, env: dict[
     finally:
         bench.stop_workers(workers)
     return Throughput(lock=bench.lock_stats(workers),
-        workers=workers_count, label=label, deliveries=deliveries, created_s=created_s,
+        workers=workers_count, deliveries=deliveries, created_s=created_s,
         received_s=times[-1] - pushed_at, first_to_last_s=times[-1] - times[0], recorded_s=recorded_s,
         distinct=len({arrival[1] for arrival in arrivals + final["arrivals"]}),
         arrivals=final["total"], connections=final["connections"],
@@ -594,55 +586,50 @@ def signing_run(rounds: int, inner: int) -> dict[str, list[float]]:
 # --- 5. where a delivery's time goes ----------------------------------------------------------
 
 
-def store_work_run(receiver_url: str, count: int, threads: int) -> dict:
-    """One delivery's store work, in this process: `delivery_claim` (reads, the claim's write,
-    signing) then `delivery_attempt_record` of a 200 (the log, the delivery, the endpoint's
-    stats). First one delivery at a time, timed call by call, with its store calls counted;
-    then `count` more from `threads` threads at once (the worker's sync pool:
-    EVA_SYNC_POOL_THREADS), timed as a whole: wall and CPU per delivery."""
-    from concurrent.futures import ThreadPoolExecutor
-
+def store_work_run(receiver_url: str, count: int, batch: int) -> dict:
+    """The store work of deliveries (claim, then record a 200) in this process, without HTTP:
+    one delivery at a time, timed call by call with its store calls counted; then `batch` at a
+    time, as a busy worker claims and records them. Wall and CPU per delivery for both."""
     from evaapi.store.metrics import count_store_calls
     from webhooks.sender import SendResult
-    from webhooks.services import delivery_attempt_record, delivery_claim
+    from webhooks.services import attempts_record, deliveries_claim
 
     tenant, endpoint = tenant_and_endpoint("bench store work", receiver_url + "/store-work")
-    entries = deliveries_make(tenant.id, endpoint.id, 2 * count + 5)
+    ids = [entry.split(" ")[1] for entry in deliveries_make(tenant.id, endpoint.id, 2 * count + 5)]
     ok = SendResult(status_code=200, latency_ms=0.5)
-    claim_ms, record_ms, calls = [], [], {}
-    cpu_started, wall_started = time.process_time(), time.perf_counter()
-    for n, entry in enumerate(entries[:count + 5]):
-        if n == 5:
-            cpu_started, wall_started = time.process_time(), time.perf_counter()
-        webhook_id, delivery_id = entry.split(" ")
+
+    def work(delivery_ids: list[str]) -> tuple[float, float, dict, dict]:
         with count_store_calls() as claim_calls:
             started = time.perf_counter()
-            claimed = delivery_claim(webhook_id=webhook_id, delivery_id=delivery_id)
+            claimed = deliveries_claim(webhook_id=endpoint.id, delivery_ids=delivery_ids)
             claimed_at = time.perf_counter()
         with count_store_calls() as record_calls:
-            delivery_attempt_record(claimed, ok)
+            attempts_record([(one, ok) for one in claimed])
             done = time.perf_counter()
-        if n >= 5:
-            claim_ms.append((claimed_at - started) * 1000)
-            record_ms.append((done - claimed_at) * 1000)
-            calls = {"claim": dict(claim_calls.by_operation), "record": dict(record_calls.by_operation)}
-    sequential_cpu_ms = (time.process_time() - cpu_started) / count * 1000
-    sequential_wall_ms = (time.perf_counter() - wall_started) / count * 1000
+        if len(claimed) != len(delivery_ids):
+            raise RuntimeError(f"claimed {len(claimed)} of {len(delivery_ids)} deliveries")
+        return ((claimed_at - started) * 1000, (done - claimed_at) * 1000, dict(claim_calls.by_operation),
+                dict(record_calls.by_operation))
 
-    def one(entry: str) -> None:
-        webhook_id, delivery_id = entry.split(" ")
-        delivery_attempt_record(delivery_claim(webhook_id=webhook_id, delivery_id=delivery_id), ok)
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(one, entries[count + 5:count + 5 + threads]))  # each thread opens its connection
-        cpu_started, started = time.process_time(), time.perf_counter()
-        list(pool.map(one, entries[count + 5 + threads:]))
-        concurrent = count - threads
-        wall_ms = (time.perf_counter() - started) / concurrent * 1000
-        cpu_ms = (time.process_time() - cpu_started) / concurrent * 1000
-    return {"claim": claim_ms, "record": record_ms, "calls": calls, "sequential_cpu_ms": sequential_cpu_ms,
-            "sequential_wall_ms": sequential_wall_ms, "threads": threads, "threaded_wall_ms": wall_ms,
-            "threaded_cpu_ms": cpu_ms}
+    results = {"batch": batch}
+    for label, size, chunk in (("single", 1, ids[:count + 5]), ("batched", batch, ids[count + 5:])):
+        groups = [chunk[n:n + size] for n in range(0, len(chunk), size)]
+        warmup = 5 if size == 1 else 1
+        for group in groups[:warmup]:
+            work(group)
+        claim_ms, record_ms = [], []
+        cpu_started, wall_started = time.process_time(), time.perf_counter()
+        for group in groups[warmup:]:
+            claim, record, claim_calls, record_calls = work(group)
+            claim_ms.append(claim)
+            record_ms.append(record)
+        timed = sum(len(group) for group in groups[warmup:])
+        results[label] = {
+            "claim": claim_ms, "record": record_ms, "calls": {"claim": claim_calls, "record": record_calls},
+            "wall_ms": (time.perf_counter() - wall_started) / timed * 1000,
+            "cpu_ms": (time.process_time() - cpu_started) / timed * 1000, "deliveries": timed,
+        }
+    return results
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -722,14 +709,12 @@ def main() -> int:
             latency = latency_run(bench, args.events, warmup=3, gap=args.gap)
 
             runs = []
-            for count, env in ((GOAL_WORKERS, {}), (1, {}), (GOAL_WORKERS, REFERENCE_ENV)):
-                label = ", ".join(f"{name}={value}" for name, value in env.items())
-                print(f"{args.deliveries:,} deliveries with {count} worker(s)" + (f", {label}" if label else "")
-                      + " ...", flush=True)
-                runs.append(throughput_run(bench, count, args.deliveries, env, label))
+            for count in (GOAL_WORKERS, 1):
+                print(f"{args.deliveries:,} deliveries with {count} worker(s) ...", flush=True)
+                runs.append(throughput_run(bench, count, args.deliveries))
 
             print("one delivery's store work, in this process ...", flush=True)
-            store_work = store_work_run(receiver.url, 100 if args.quick else 400, settings.EVA_SYNC_POOL_THREADS)
+            store_work = store_work_run(receiver.url, 200 if args.quick else 1000, batch=100)
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130
@@ -766,8 +751,6 @@ def main() -> int:
     for run in runs:
         recorded = (f"{run.recorded_rate:,.0f}/s ({run.recorded_s:.2f} s)" if run.recorded_s
                     else "not all within 120 s")
-        if run.label:
-            print(f"  reference, not a goal: the workers with {run.label} (their store calls on one thread)")
         print(f"  {run.workers} worker(s): {run.rate:>6,.0f} deliveries/s received ({run.received_s:.2f} s from "
               f"the push to the last arrival; first to last {run.first_to_last_s:.2f} s)")
         print(f"               all recorded succeeded in the store: {recorded}")
@@ -794,21 +777,19 @@ def main() -> int:
     print(f"  baseline: HMAC-SHA256 of the same bytes {baseline:6.2f} us   "
           f"(signature_headers = {sign / baseline:.1f}x)")
 
-    claim, record = store_work["claim"], store_work["record"]
-    print(f"\n5. One delivery's store work (claim, then record a 200) in this process, no HTTP, {len(claim)} "
-          "deliveries\n")
-    print(row("one at a time: delivery_claim (reads, claim, signing)", claim))
-    print(row("one at a time: delivery_attempt_record (log, delivery, stats)", record))
-    print(f"  store calls: claim {store_work['calls'].get('claim')}, record {store_work['calls'].get('record')}")
-    sequential = store_work["sequential_wall_ms"]
-    print(f"  one at a time: {sequential:.2f} ms wall ({store_work['sequential_cpu_ms']:.2f} ms CPU) a delivery = "
-          f"{1000 / sequential:,.0f} deliveries/s")
-    threaded = store_work["threaded_wall_ms"]
-    print(f"  from {store_work['threads']} threads at once (the worker's pool, EVA_SYNC_POOL_THREADS): "
-          f"{threaded:.2f} ms wall ({store_work['threaded_cpu_ms']:.2f} ms CPU) a delivery = "
-          f"{1000 / threaded:,.0f} deliveries/s")
+    single, batched = store_work["single"], store_work["batched"]
+    print("\n5. The store work of deliveries (claim, then record a 200) in this process, no HTTP\n")
+    print(row("one at a time: deliveries_claim (read, claim, signing)", single["claim"]))
+    print(row("one at a time: attempts_record (log, delivery, stats)", single["record"]))
+    print(f"  store calls: claim {single['calls']['claim']}, record {single['calls']['record']}")
+    print(row(f"{store_work['batch']} at a time: deliveries_claim", batched["claim"]))
+    print(row(f"{store_work['batch']} at a time: attempts_record", batched["record"]))
+    print(f"  store calls: claim {batched['calls']['claim']}, record {batched['calls']['record']}")
+    for label, work in (("one at a time", single), (f"{store_work['batch']} at a time", batched)):
+        print(f"  {label}: {work['wall_ms']:.3f} ms wall ({work['cpu_ms']:.3f} ms CPU) a delivery = "
+              f"{1000 / work['wall_ms']:,.0f} deliveries/s ({work['deliveries']} deliveries)")
 
-    goal_run = next(run for run in runs if run.workers == GOAL_WORKERS and not run.label)
+    goal_run = next(run for run in runs if run.workers == GOAL_WORKERS)
     p95 = percentile(latency.total, 95)
     goals = [
         (f"event recorded -> received, p95 <= {GOAL_LATENCY_P95_MS:g} ms (idle)",

@@ -11,13 +11,19 @@ from evaapi.store import (
     ContainerSpec,
     Index,
     NotFound,
+    PreconditionFailed,
     Query,
+    batch_create,
+    batch_replace,
+    batch_upsert,
     container_register,
     patch_incr,
     patch_set,
     store,
 )
 from evaapi.store import query as q
+from evaapi.store.base import MAX_BATCH_OPERATIONS
+from evaapi.store.query import MAX_LIMIT
 from webhooks.domain import AttemptLog, DeadLetter, Delivery, DeliveryStatus, WebhookEndpoint
 
 # A tenant's endpoints together: the fan-out of an event reads them in one query.
@@ -131,16 +137,21 @@ def endpoints_active(*, tenant_id: str) -> list[dict]:
             return items
 
 
-def endpoint_stats_record(*, tenant_id: str, webhook_id: str, succeeded: bool, at: str,
-                          failing_since: str | None) -> dict | None:
-    """Counts one attempt's outcome in the endpoint's stats: one atomic patch (increments, not a
-    read-modify-write), so concurrent attempts lose no update."""
-    if succeeded:
-        operations = [patch_incr("/successes"), patch_set("/consecutive_failures", 0),
-                      patch_set("/last_success_at", at), patch_set("/failing_since", None)]
+def endpoint_stats_record(*, tenant_id: str, webhook_id: str, successes: int, failures: int,
+                          trailing_failures: int, at: str, failing_since: str | None) -> dict | None:
+    """Counts attempts' outcomes in the endpoint's stats: one atomic patch (increments, not a
+    read-modify-write), so concurrent workers lose no update. `trailing_failures` are those after
+    the last success (all of them when none succeeded): the streak restarts from them after a
+    success, and grows by them otherwise."""
+    operations = []
+    if successes:
+        operations += [patch_incr("/successes", successes), patch_set("/last_success_at", at),
+                       patch_set("/consecutive_failures", trailing_failures)]
     else:
-        operations = [patch_incr("/failures"), patch_incr("/consecutive_failures"),
-                      patch_set("/last_failure_at", at), patch_set("/failing_since", failing_since)]
+        operations.append(patch_incr("/consecutive_failures", trailing_failures))
+    if failures:
+        operations += [patch_incr("/failures", failures), patch_set("/last_failure_at", at)]
+    operations.append(patch_set("/failing_since", failing_since))
     try:
         return store().container(WEBHOOKS).patch(webhook_id, partition_key=tenant_id, operations=operations)
     except NotFound:
@@ -177,6 +188,38 @@ def delivery_replace(item: dict, *, etag: str) -> dict:
     return store().container(DELIVERIES).replace(item, etag=etag)
 
 
+def deliveries_items_read(*, webhook_id: str, delivery_ids) -> list[dict]:
+    """Those of the ids that exist, in one query per thousand."""
+    ids, items, container = list(dict.fromkeys(delivery_ids)), [], store().container(DELIVERIES)
+    for start in range(0, len(ids), MAX_LIMIT):
+        chunk = ids[start:start + MAX_LIMIT]
+        items += container.query(Query(filters=(q.in_("id", chunk),), limit=len(chunk)),
+                                 partition_key=webhook_id).items
+    return items
+
+
+def deliveries_replace(items: list[dict], *, webhook_id: str) -> list[dict | None]:
+    """Each item written if unchanged since it was read (its `_etag`), in batches: None in place
+    of one that changed or went meanwhile. A batch is all-or-nothing, so on such an item it is
+    sent again without it."""
+    container, written = store().container(DELIVERIES), [None] * len(items)
+    for start in range(0, len(items), MAX_BATCH_OPERATIONS):
+        pending = list(range(start, min(start + MAX_BATCH_OPERATIONS, len(items))))
+        while pending:
+            try:
+                results = container.batch([batch_replace(items[n], etag=items[n]["_etag"]) for n in pending],
+                                          partition_key=webhook_id)
+            except (PreconditionFailed, NotFound) as exc:
+                if exc.operation_index is None:
+                    raise
+                del pending[exc.operation_index]
+                continue
+            for n, result in zip(pending, results, strict=True):
+                written[n] = result
+            break
+    return written
+
+
 def delivery_page(*, webhook_id: str, status: str | None, limit: int, continuation: str | None):
     filters = (q.eq("status", status),) if status else ()
     page = store().container(DELIVERIES).query(
@@ -208,10 +251,12 @@ def deliveries_dead_between(*, webhook_id: str, since: str, until: str, limit: i
 
 
 # --- attempt logs ------------------------------------------------------------------------------
-def log_insert(log: AttemptLog) -> None:
-    item = asdict(log)
-    item["ttl"] = settings.WEBHOOK_LOG_TTL_DAYS * 86400
-    store().container(LOGS).create(item)
+def logs_insert(logs: list[AttemptLog], *, webhook_id: str) -> None:
+    """An endpoint's attempt logs, in batches."""
+    ttl = settings.WEBHOOK_LOG_TTL_DAYS * 86400
+    for start in range(0, len(logs), MAX_BATCH_OPERATIONS):
+        store().container(LOGS).batch([batch_create({**asdict(log), "ttl": ttl})
+                                       for log in logs[start:start + MAX_BATCH_OPERATIONS]], partition_key=webhook_id)
 
 
 def log_page(*, webhook_id: str, outcome: str | None = None, event_type: str | None = None,
@@ -238,10 +283,13 @@ def dead_letter_from_item(item: dict) -> DeadLetter:
     return DeadLetter(**fields, etag=item.get("_etag"))
 
 
-def dead_letter_upsert(letter: DeadLetter) -> None:
+def dead_letters_upsert(letters: list[DeadLetter], *, tenant_id: str) -> None:
     """One per delivery (its id): a delivery that dies again after a replay updates its letter."""
-    item = {name: getattr(letter, name) for name in DeadLetter.__dataclass_fields__ if name != "etag"}
-    store().container(DEAD_LETTERS).upsert(item)
+    fields = [name for name in DeadLetter.__dataclass_fields__ if name != "etag"]
+    for start in range(0, len(letters), MAX_BATCH_OPERATIONS):
+        store().container(DEAD_LETTERS).batch(
+            [batch_upsert({name: getattr(letter, name) for name in fields})
+             for letter in letters[start:start + MAX_BATCH_OPERATIONS]], partition_key=tenant_id)
 
 
 def dead_letter_item_read(*, tenant_id: str, letter_id: str) -> dict:

@@ -210,40 +210,49 @@ def _secrets(endpoint: dict, now: datetime) -> list[str]:
 
 
 def _lease() -> timedelta:
-    return timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 30)
+    """Long enough for a claimed attempt to wait its turn at its endpoint (a worker claims up to
+    WEBHOOK_CONCURRENCY at once, and sends WEBHOOK_CONCURRENCY_PER_ENDPOINT to one endpoint at a
+    time) and then time out: a lease that ran out under a live worker would send the attempt twice."""
+    rounds = -(-settings.WEBHOOK_CONCURRENCY // settings.WEBHOOK_CONCURRENCY_PER_ENDPOINT)
+    return timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * rounds + 30)
 
 
-def delivery_claim(*, webhook_id: str, delivery_id: str, now: datetime | None = None) -> ClaimedAttempt | None:
-    """Takes a due delivery for one attempt: None when it is not due, final, held by another
-    worker's lease, or its endpoint is gone or inactive (then the delivery waits: an endpoint
-    enabled again gets it)."""
-    now = now or utc_now()
-    try:
-        item = repositories.delivery_item_read(webhook_id=webhook_id, delivery_id=delivery_id)
-    except NotFound:
-        return None
+def _due(item: dict, now: datetime) -> bool:
     if item["status"] not in OPEN_DELIVERY_STATUSES or parse_iso(item["next_attempt_at"]) > now:
-        return None
-    if item.get("lease_until") and parse_iso(item["lease_until"]) > now:
-        return None
+        return False
+    return not (item.get("lease_until") and parse_iso(item["lease_until"]) > now)
+
+
+def deliveries_claim(*, webhook_id: str, delivery_ids, now: datetime | None = None) -> list[ClaimedAttempt]:
+    """Takes the due ones of an endpoint's deliveries for one attempt each: one query, one read
+    of the endpoint and one batch of conditional writes (a lease each), however many ids. A
+    delivery not due, final, held by another worker's lease or claimed by another worker meanwhile
+    is left out; so are all when the endpoint is gone or inactive (then they wait: an endpoint
+    enabled again gets them)."""
+    now = now or utc_now()
+    due = [item for item in repositories.deliveries_items_read(webhook_id=webhook_id, delivery_ids=delivery_ids)
+           if _due(item, now)]
+    if not due:
+        return []
     try:
-        endpoint = repositories.endpoint_item_read(tenant_id=item["tenant_id"], webhook_id=webhook_id)
+        endpoint = repositories.endpoint_item_read(tenant_id=due[0]["tenant_id"], webhook_id=webhook_id)
     except NotFound:
-        return None
+        return []
     if not endpoint.get("active"):
-        return None
-    attempt = item["attempt_count"] + 1
-    try:
-        item = repositories.delivery_replace(
-            {**item, "attempt_count": attempt, "lease_until": iso(now + _lease()), "updated_at": iso(now)},
-            etag=item["_etag"],
-        )
-    except (PreconditionFailed, NotFound):
-        return None  # another worker claimed it first
-    body = item["body"].encode()
-    headers = signature_headers(message_id=item["id"], timestamp=int(now.timestamp()), body=body,
-                                secrets=_secrets(endpoint, now))
-    return ClaimedAttempt(item=item, attempt=attempt, url=endpoint["url"], headers=headers, body=body)
+        return []
+    lease_until = iso(now + _lease())
+    claims = [{**item, "attempt_count": item["attempt_count"] + 1, "lease_until": lease_until, "updated_at": iso(now)}
+              for item in due]
+    secrets = _secrets(endpoint, now)
+    claimed = []
+    for item in repositories.deliveries_replace(claims, webhook_id=webhook_id):
+        if item is None:
+            continue  # another worker claimed it first
+        body = item["body"].encode()
+        headers = signature_headers(message_id=item["id"], timestamp=int(now.timestamp()), body=body, secrets=secrets)
+        claimed.append(ClaimedAttempt(item=item, attempt=item["attempt_count"], url=endpoint["url"], headers=headers,
+                                      body=body))
+    return claimed
 
 
 def _schedule() -> list[float]:
@@ -260,64 +269,104 @@ def _next_delay(attempt: int, result: SendResult) -> timedelta:
     return timedelta(seconds=delay)
 
 
-def delivery_attempt_record(claimed: ClaimedAttempt, result: SendResult, *, now: datetime | None = None) -> Delivery:
-    """Logs the attempt and moves the delivery on: succeeded; retrying at its next time; or dead,
-    with a dead letter, after the last attempt or a 410 (which also disables the endpoint)."""
-    now = now or utc_now()
-    item = claimed.item
-    repositories.log_insert(AttemptLog(
-        id=str(uuid.uuid4()), tenant_id=item["tenant_id"], webhook_id=item["webhook_id"], delivery_id=item["id"],
-        event_type=item["event_type"], attempt=claimed.attempt, attempted_at=iso(now), url=claimed.url,
-        outcome="succeeded" if result.succeeded else "failed", status_code=result.status_code,
-        latency_ms=round(result.latency_ms, 2), request_headers=redact_headers(claimed.headers),
-        response_body=result.response_body, error_class=result.error_class, error_message=result.error_message,
-    ))
-    error = None if result.succeeded else (result.error_message or f"HTTP {result.status_code}")
+def _error(result: SendResult) -> str | None:
+    return None if result.succeeded else (result.error_message or f"HTTP {result.status_code}")
+
+
+def _outcome(claimed: ClaimedAttempt, result: SendResult, now: datetime) -> dict:
+    """The delivery after this attempt: succeeded; retrying at its next time; or dead after the
+    last attempt or a 410."""
     changes = {"lease_until": None, "updated_at": iso(now), "last_status_code": result.status_code,
-               "last_error": error}
-    gone = result.status_code == 410
+               "last_error": _error(result)}
     if result.succeeded:
         changes.update(status=str(DeliveryStatus.SUCCEEDED), succeeded_at=iso(now), next_attempt_at=iso(now))
-    elif gone or claimed.attempt >= len(_schedule()):
+    elif result.status_code == 410 or claimed.attempt >= len(_schedule()):
         changes.update(status=str(DeliveryStatus.DEAD), next_attempt_at=iso(now))
     else:
         changes.update(status=str(DeliveryStatus.RETRYING),
                        next_attempt_at=iso(now + _next_delay(claimed.attempt, result)))
-    try:
-        written = repositories.delivery_replace({**item, **changes}, etag=item["_etag"])
-    except (PreconditionFailed, NotFound):
-        # Not ours any more (the lease ran out and another worker took it): its outcome stands.
-        logger.warning("delivery %s changed during its attempt; this attempt's outcome is only logged", item["id"])
-        return repositories.delivery_from_item(item)
-    if written["status"] == DeliveryStatus.DEAD:
-        repositories.dead_letter_upsert(DeadLetter(
-            id=written["id"], tenant_id=written["tenant_id"], webhook_id=written["webhook_id"],
-            delivery_id=written["id"], event_id=written["event_id"], event_type=written["event_type"],
-            failed_at=iso(now), attempt_count=written["attempt_count"], last_status_code=result.status_code,
-            last_error=error,
-        ))
-    _endpoint_stats_record(written, succeeded=result.succeeded, now=now,
-                           disable_reason="The endpoint answered 410 Gone." if gone else None)
-    return repositories.delivery_from_item(written)
+    return {**claimed.item, **changes}
 
 
-def _endpoint_stats_record(delivery: dict, *, succeeded: bool, now: datetime, disable_reason: str | None) -> None:
-    tenant_id, webhook_id = delivery["tenant_id"], delivery["webhook_id"]
+def attempts_record(attempts: list[tuple[ClaimedAttempt, SendResult]], *,
+                    now: datetime | None = None) -> list[Delivery]:
+    """Logs each attempt and moves its delivery on (`_outcome`); a dead one gets a dead letter,
+    and a 410 disables its endpoint. Writes go by endpoint, in batches: the logs, the deliveries
+    (each conditional on its claim: a claim that ran out and was taken by another worker only
+    logs), the dead letters, then one update of the endpoint's stats. Returns the deliveries in
+    the order of `attempts`."""
+    now = now or utc_now()
+    recorded: dict[str, Delivery] = {}
+    by_endpoint: dict[str, list[tuple[ClaimedAttempt, SendResult]]] = {}
+    for claimed, result in attempts:
+        by_endpoint.setdefault(claimed.item["webhook_id"], []).append((claimed, result))
+    for webhook_id, group in by_endpoint.items():
+        recorded.update(_endpoint_attempts_record(webhook_id, group, now))
+    return [recorded[claimed.item["id"]] for claimed, _ in attempts]
+
+
+def _endpoint_attempts_record(webhook_id: str, attempts: list[tuple[ClaimedAttempt, SendResult]],
+                              now: datetime) -> dict[str, Delivery]:
+    tenant_id = attempts[0][0].item["tenant_id"]
+    repositories.logs_insert([AttemptLog(
+        id=str(uuid.uuid4()), tenant_id=tenant_id, webhook_id=webhook_id, delivery_id=claimed.item["id"],
+        event_type=claimed.item["event_type"], attempt=claimed.attempt, attempted_at=iso(now), url=claimed.url,
+        outcome="succeeded" if result.succeeded else "failed", status_code=result.status_code,
+        latency_ms=round(result.latency_ms, 2), request_headers=redact_headers(claimed.headers),
+        response_body=result.response_body, error_class=result.error_class, error_message=result.error_message,
+    ) for claimed, result in attempts], webhook_id=webhook_id)
+    written = repositories.deliveries_replace([_outcome(claimed, result, now) for claimed, result in attempts],
+                                              webhook_id=webhook_id)
+    recorded, counted, letters = {}, [], []
+    for (claimed, result), item in zip(attempts, written, strict=True):
+        if item is None:
+            # Not ours any more (the lease ran out and another worker took it): its outcome stands.
+            logger.warning("delivery %s changed during its attempt; this attempt's outcome is only logged",
+                           claimed.item["id"])
+            recorded[claimed.item["id"]] = repositories.delivery_from_item(claimed.item)
+            continue
+        recorded[item["id"]] = repositories.delivery_from_item(item)
+        counted.append(result)
+        if item["status"] == DeliveryStatus.DEAD:
+            letters.append(DeadLetter(
+                id=item["id"], tenant_id=tenant_id, webhook_id=webhook_id, delivery_id=item["id"],
+                event_id=item["event_id"], event_type=item["event_type"], failed_at=iso(now),
+                attempt_count=item["attempt_count"], last_status_code=result.status_code, last_error=_error(result),
+            ))
+    if letters:
+        repositories.dead_letters_upsert(letters, tenant_id=tenant_id)
+    if counted:
+        _endpoint_stats_record(tenant_id=tenant_id, webhook_id=webhook_id, results=counted, now=now)
+    return recorded
+
+
+def _endpoint_stats_record(*, tenant_id: str, webhook_id: str, results: list[SendResult], now: datetime) -> None:
+    """Counts the results (in the order they came) in one update of the endpoint's stats, then
+    disables it after a 410 or days of nothing but failures."""
     try:
         endpoint = repositories.endpoint_item_read(tenant_id=tenant_id, webhook_id=webhook_id)
     except NotFound:
         return
-    failing_since = endpoint.get("failing_since") or iso(now)
-    endpoint = repositories.endpoint_stats_record(tenant_id=tenant_id, webhook_id=webhook_id, succeeded=succeeded,
-                                                  at=iso(now), failing_since=failing_since)
-    if endpoint is None or succeeded:
+    successes = sum(result.succeeded for result in results)
+    last_success = max((n for n, result in enumerate(results) if result.succeeded), default=-1)
+    trailing_failures = len(results) - 1 - last_success
+    if not trailing_failures:
+        failing_since = None
+    elif successes:
+        failing_since = iso(now)  # failing again since the batch's last success
+    else:
+        failing_since = endpoint.get("failing_since") or iso(now)
+    endpoint = repositories.endpoint_stats_record(
+        tenant_id=tenant_id, webhook_id=webhook_id, successes=successes, failures=len(results) - successes,
+        trailing_failures=trailing_failures, at=iso(now), failing_since=failing_since)
+    if endpoint is None:
         return
-    if disable_reason is None:
-        limit = timedelta(days=settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS)
-        if now - parse_iso(endpoint["failing_since"]) < limit:
-            return
-        disable_reason = f"Every delivery failed for {settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS} days."
-    endpoint_disable(tenant_id=tenant_id, webhook_id=webhook_id, reason=disable_reason)
+    if any(result.status_code == 410 for result in results):
+        endpoint_disable(tenant_id=tenant_id, webhook_id=webhook_id, reason="The endpoint answered 410 Gone.")
+        return
+    days = settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS
+    if failing_since and now - parse_iso(failing_since) >= timedelta(days=days):
+        endpoint_disable(tenant_id=tenant_id, webhook_id=webhook_id, reason=f"Every delivery failed for {days} days.")
 
 
 def endpoint_disable(*, tenant_id: str, webhook_id: str, reason: str) -> None:

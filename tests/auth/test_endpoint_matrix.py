@@ -109,10 +109,10 @@ def _resources(tenant) -> dict:
                                                      continuation=None)[0]
     item = webhook_repositories.delivery_item_read(webhook_id=endpoint.id, delivery_id=delivery.id)
     webhook_repositories.delivery_replace({**item, "status": "dead"}, etag=item["_etag"])
-    webhook_repositories.dead_letter_upsert(DeadLetter(
+    webhook_repositories.dead_letters_upsert([DeadLetter(
         id=delivery.id, tenant_id=tenant.id, webhook_id=endpoint.id, delivery_id=delivery.id,
         event_id=delivery.event_id, event_type=delivery.event_type, failed_at=delivery.created_at,
-        attempt_count=10, last_status_code=500, last_error="HTTP 500"))
+        attempt_count=10, last_status_code=500, last_error="HTTP 500")], tenant_id=tenant.id)
     return {"key_id": key.id, "space_id": space.id, "document_id": document.id, "query_id": query.id,
             "webhook_id": endpoint.id, "delivery_id": delivery.id, "letter_id": delivery.id}
 

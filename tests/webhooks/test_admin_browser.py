@@ -23,10 +23,11 @@ from evaapi.auth.selectors import audit_log_list
 from evaapi.events.domain import event_make
 from tests.factories import tenant_make
 from tests.http.conftest import PROJECT_DIR, api_server
+from tests.webhooks.attempts import claim_one, record_one
 from webhooks import repositories
 from webhooks.selectors import delivery_get
 from webhooks.sender import SendResult
-from webhooks.services import delivery_attempt_record, delivery_claim, endpoint_create, webhooks_publish
+from webhooks.services import endpoint_create, webhooks_publish
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless in a container (root, no GPU), and quiet: nothing reaches out to Google's services.
@@ -80,8 +81,8 @@ def _dead_letter(settings):
     webhooks_publish(event_make(type="space.created", tenant_id=tenant.id,
                                 data={"space_id": str(uuid.uuid4()), "name": "Browsed"}))
     (delivery,), _ = repositories.delivery_page(webhook_id=endpoint.id, status=None, limit=10, continuation=None)
-    claimed = delivery_claim(webhook_id=endpoint.id, delivery_id=delivery.id)
-    assert delivery_attempt_record(claimed, SendResult(status_code=503, response_body="down")).status == "dead"
+    claimed = claim_one(webhook_id=endpoint.id, delivery_id=delivery.id)
+    assert record_one(claimed, SendResult(status_code=503, response_body="down")).status == "dead"
     return tenant, endpoint, delivery.id
 
 

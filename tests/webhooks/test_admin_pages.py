@@ -18,12 +18,11 @@ from evaapi.auth.selectors import audit_log_list
 from evaapi.events.domain import event_make
 from evaapi.times import utc_now
 from tests.factories import tenant_make
+from tests.webhooks.attempts import claim_one, record_one
 from webhooks import admin_views, repositories
 from webhooks.selectors import delivery_get, endpoint_get
 from webhooks.sender import SendResult
 from webhooks.services import (
-    delivery_attempt_record,
-    delivery_claim,
     delivery_id_for,
     endpoint_create,
     endpoint_disable,
@@ -66,9 +65,9 @@ def _delivery(tenant, endpoint, event_type: str) -> str:
 
 def _attempt(endpoint, delivery_id: str, result: SendResult, *, after_seconds: float = 0):
     at = utc_now() + timedelta(seconds=after_seconds)
-    claimed = delivery_claim(webhook_id=endpoint.id, delivery_id=delivery_id, now=at)
+    claimed = claim_one(webhook_id=endpoint.id, delivery_id=delivery_id, now=at)
     assert claimed is not None
-    return delivery_attempt_record(claimed, result, now=at)
+    return record_one(claimed, result, now=at)
 
 
 def _dead(tenant, endpoint, event_type: str) -> str:

@@ -20,10 +20,11 @@ from evaapi.redis import redis_client
 from evaapi.times import parse_iso, utc_now
 from spaces.services import space_create
 from tests.factories import api_key_make, client_for, tenant_make
+from tests.webhooks.attempts import claim_one, record_one
 from tests.webhooks.signed_receiver import Answer, SignedReceiver
 from webhooks import repositories
 from webhooks.sender import WebhookSender
-from webhooks.services import DUE_QUEUE, deliveries_due_push, delivery_attempt_record, delivery_claim
+from webhooks.services import DUE_QUEUE, deliveries_due_push
 from webhooks.worker import worker_run
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +94,28 @@ def test_an_event_reaches_the_endpoint_signed_and_is_logged(setup, receiver):
     assert (stats["successes"], stats["failures"], stats["consecutive_failures"]) == (1, 0, 0)
 
 
+def test_the_worker_claims_and_records_a_backlog_in_batches(setup, receiver):
+    """Twenty-five deliveries queued before the worker starts: it pops them together, claims
+    them in one batch and records them in batches; each is sent once, signed, and counted."""
+    from evaapi.store.metrics import count_store_calls
+
+    tenant, client, endpoint = setup
+    for n in range(25):
+        space_create(tenant=tenant, actor="test", name=f"Backlog {n}")
+    assert redis_client().llen(DUE_QUEUE) == 25
+    with count_store_calls() as calls:
+        requests = _deliver(25, receiver)
+    assert len({r.headers["webhook-id"] for r in requests}) == 25
+    assert all(r.verified_with == (endpoint["secret"],) for r in requests)
+    assert {d.status for d in _deliveries(endpoint["id"])} == {"succeeded"}
+    stats = client.get(f"/api/v1/webhooks/{endpoint['id']}").json()
+    assert (stats["successes"], stats["failures"]) == (25, 0)
+    # One claim batch for the 25, and fewer record steps than attempts (each step: one patch).
+    assert calls.by_operation["query"] == 1
+    assert calls.by_operation["patch"] < 25
+    assert len(client.get(f"/api/v1/webhooks/{endpoint['id']}/logs", {"limit": 100}).json()["items"]) == 25
+
+
 def test_events_an_endpoint_did_not_ask_for_are_not_sent(setup, receiver):
     tenant, client, endpoint = setup
     client.patch(f"/api/v1/webhooks/{endpoint['id']}", {"event_types": ["document.added"]}, format="json")
@@ -111,12 +134,12 @@ def test_the_retry_schedule_runs_to_a_dead_letter_that_replays(setup, receiver):
     sent = []
 
     def attempt(at):
-        claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id, now=at)
+        claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=at)
         if claimed is None:
             return None
         result = asyncio.run(_send(claimed))
         sent.append(at)
-        return delivery_attempt_record(claimed, result, now=at)
+        return record_one(claimed, result, now=at)
 
     for number, step in enumerate(SCHEDULE):
         if step:
@@ -136,8 +159,8 @@ def test_the_retry_schedule_runs_to_a_dead_letter_that_replays(setup, receiver):
     replayed = client.post(f"/api/v1/webhooks/dead-letters/{letters[0]['id']}/replay")
     assert replayed.status_code == 202
     assert replayed.json()["status"] == "pending"
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id)
-    assert delivery_attempt_record(claimed, asyncio.run(_send(claimed))).status == "succeeded"
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
+    assert record_one(claimed, asyncio.run(_send(claimed))).status == "succeeded"
     assert client.get("/api/v1/webhooks/dead-letters").json()["items"][0]["replayed_at"] is not None
 
 
@@ -152,8 +175,8 @@ def test_410_disables_the_endpoint_at_once_with_an_event(setup, receiver):
     receiver.answer(Answer(status=410))
     space_create(tenant=tenant, actor="test", name="Gone")
     (delivery,) = _deliveries(endpoint["id"])
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id)
-    assert delivery_attempt_record(claimed, asyncio.run(_send(claimed))).status == "dead"
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
+    assert record_one(claimed, asyncio.run(_send(claimed))).status == "dead"
     body = client.get(f"/api/v1/webhooks/{endpoint['id']}").json()
     assert body["active"] is False
     assert "410" in body["disabled_reason"]
@@ -170,8 +193,8 @@ def test_retry_after_is_honoured_within_bounds(setup, receiver):
     space_create(tenant=tenant, actor="test", name="Busy")
     (delivery,) = _deliveries(endpoint["id"])
     now = utc_now()
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id, now=now)
-    retrying = delivery_attempt_record(claimed, asyncio.run(_send(claimed)), now=now)
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=now)
+    retrying = record_one(claimed, asyncio.run(_send(claimed)), now=now)
     assert retrying.status == "retrying"
     assert parse_iso(retrying.next_attempt_at) - now >= timedelta(seconds=3600)
 
@@ -182,12 +205,12 @@ def test_an_endpoint_failing_for_days_is_disabled(setup, receiver):
     space_create(tenant=tenant, actor="test", name="Down")
     (delivery,) = _deliveries(endpoint["id"])
     now = utc_now()
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id, now=now)
-    delivery_attempt_record(claimed, asyncio.run(_send(claimed)), now=now)
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=now)
+    record_one(claimed, asyncio.run(_send(claimed)), now=now)
     assert client.get(f"/api/v1/webhooks/{endpoint['id']}").json()["active"] is True
     later = now + timedelta(days=5, seconds=SCHEDULE[1] * 2)
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id, now=later)
-    delivery_attempt_record(claimed, asyncio.run(_send(claimed)), now=later)
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=later)
+    record_one(claimed, asyncio.run(_send(claimed)), now=later)
     body = client.get(f"/api/v1/webhooks/{endpoint['id']}").json()
     assert (body["active"], body["consecutive_failures"]) == (False, 2)
     assert "5" in body["disabled_reason"]
@@ -234,7 +257,7 @@ def test_after_the_grace_period_only_the_new_secret_signs(setup, receiver):
                              format="json").json()["secret"]
     space_create(tenant=tenant, actor="test", name="Rotated late")
     (delivery,) = _deliveries(endpoint["id"])
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id)
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
     receiver.secrets = [endpoint["secret"], new_secret]
     asyncio.run(_send(claimed))
     assert receiver.wait_for(1)[0].verified_with == (new_secret,)
@@ -246,15 +269,15 @@ def test_a_flushed_redis_loses_no_delivery(setup, receiver):
     space_create(tenant=tenant, actor="test", name="Flushed")
     (delivery,) = _deliveries(endpoint["id"])
     now = utc_now()
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id, now=now)
-    delivery_attempt_record(claimed, asyncio.run(_send(claimed)), now=now)
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=now)
+    record_one(claimed, asyncio.run(_send(claimed)), now=now)
     redis_client().flushdb()  # the queue, and anything else Redis held, is gone mid-schedule
     receiver.answer(Answer(status=200))
     later = now + timedelta(seconds=SCHEDULE[1] * 2)
     assert deliveries_due_push(now=later) == 1  # the store is the truth: the sweeper finds it
     webhook_id, delivery_id = redis_client().lpop(DUE_QUEUE).decode().split(" ")
-    claimed = delivery_claim(webhook_id=webhook_id, delivery_id=delivery_id, now=later)
-    assert delivery_attempt_record(claimed, asyncio.run(_send(claimed)), now=later).status == "succeeded"
+    claimed = claim_one(webhook_id=webhook_id, delivery_id=delivery_id, now=later)
+    assert record_one(claimed, asyncio.run(_send(claimed)), now=later).status == "succeeded"
     django_rq.get_queue("default").empty()
 
 
@@ -277,8 +300,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(setup, receiver, deployment)
     assert delivery.lease_until is not None
     after_lease = parse_iso(delivery.lease_until) + timedelta(seconds=1)
     assert deliveries_due_push(now=after_lease) == 1
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id, now=after_lease)
-    assert delivery_attempt_record(claimed, asyncio.run(_send(claimed)), now=after_lease).status == "succeeded"
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=after_lease)
+    assert record_one(claimed, asyncio.run(_send(claimed)), now=after_lease).status == "succeeded"
     requests = receiver.wait_for(2)
     assert requests[0].headers["webhook-id"] == requests[1].headers["webhook-id"] == delivery.id
 
@@ -289,8 +312,8 @@ def test_recover_sends_again_the_dead_deliveries_of_a_window(setup, receiver):
     started = utc_now()
     space_create(tenant=tenant, actor="test", name="Lost")
     (delivery,) = _deliveries(endpoint["id"])
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id)
-    delivery_attempt_record(claimed, asyncio.run(_send(claimed)))
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
+    record_one(claimed, asyncio.run(_send(claimed)))
     client.patch(f"/api/v1/webhooks/{endpoint['id']}", {"active": True}, format="json")
     response = client.post(f"/api/v1/webhooks/{endpoint['id']}/recover",
                            {"since": (started - timedelta(minutes=1)).isoformat()}, format="json")
@@ -313,8 +336,8 @@ def test_loopback_targets_are_refused_unless_allowed(deployment, receiver, setti
     endpoint = client.post("/api/v1/webhooks", {"url": by_name, "event_types": ["*"]}, format="json").json()
     space_create(tenant=tenant, actor="test", name="Internal")
     (delivery,) = _deliveries(endpoint["id"])
-    claimed = delivery_claim(webhook_id=endpoint["id"], delivery_id=delivery.id)
-    assert delivery_attempt_record(claimed, asyncio.run(_send(claimed))).status == "retrying"
+    claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
+    assert record_one(claimed, asyncio.run(_send(claimed))).status == "retrying"
     (log,) = client.get(f"/api/v1/webhooks/{endpoint['id']}/logs").json()["items"]
     assert (log["status"], log["error_class"], log["status_code"]) == ("failed", "refused_address", None)
     assert receiver.requests == []
@@ -361,12 +384,70 @@ def test_endpoint_stats_lose_no_update_under_concurrent_attempts(setup):
 
     tenant, client, endpoint = setup
     at = utc_now().isoformat()
+    # Twenty workers' batches at once, each with 1 or 2 successes and 3 failures.
     threads = [threading.Thread(target=repositories.endpoint_stats_record, kwargs={
-        "tenant_id": tenant.id, "webhook_id": endpoint["id"], "succeeded": n % 2 == 0, "at": at,
-        "failing_since": at}) for n in range(20)]
+        "tenant_id": tenant.id, "webhook_id": endpoint["id"], "successes": 1 + n % 2, "failures": 3,
+        "trailing_failures": 3, "at": at, "failing_since": at}) for n in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     stats = client.get(f"/api/v1/webhooks/{endpoint['id']}").json()
-    assert (stats["successes"], stats["failures"]) == (10, 10)
+    assert (stats["successes"], stats["failures"], stats["consecutive_failures"]) == (30, 60, 3)
+
+
+def _space_deliveries(tenant, endpoint, count: int) -> list:
+    for n in range(count):
+        space_create(tenant=tenant, actor="test", name=f"Batch {n}")
+    deliveries = _deliveries(endpoint["id"])
+    assert len(deliveries) == count
+    return deliveries
+
+
+def test_a_batch_of_attempts_is_claimed_once_and_counted_in_order(setup, receiver):
+    """The worker's batches: one claim takes only what is due, a second takes nothing; the
+    recorded outcomes land on each delivery, and the stats follow their order (the streak is
+    the failures after the last success)."""
+    from webhooks.sender import SendResult
+    from webhooks.services import attempts_record, deliveries_claim
+
+    tenant, client, endpoint = setup
+    deliveries = _space_deliveries(tenant, endpoint, 4)
+    ids = [d.id for d in deliveries]
+    now = utc_now()
+    first = claim_one(webhook_id=endpoint["id"], delivery_id=ids[0], now=now)
+    # One of them held by another worker's lease, one unknown id, one repeated.
+    claimed = deliveries_claim(webhook_id=endpoint["id"], delivery_ids=[*ids, ids[1], "msg_unknown"], now=now)
+    assert sorted(c.item["id"] for c in claimed) == sorted(ids[1:])
+    assert deliveries_claim(webhook_id=endpoint["id"], delivery_ids=ids, now=now) == []
+    results = [SendResult(status_code=500), SendResult(status_code=200), SendResult(status_code=500),
+               SendResult(status_code=503)]
+    recorded = attempts_record(list(zip([first, *claimed], results, strict=True)), now=now)
+    assert [d.status for d in recorded] == ["retrying", "succeeded", "retrying", "retrying"]
+    assert [d.id for d in recorded] == [first.item["id"], *(c.item["id"] for c in claimed)]
+    stats = client.get(f"/api/v1/webhooks/{endpoint['id']}").json()
+    assert (stats["successes"], stats["failures"], stats["consecutive_failures"]) == (1, 3, 2)
+    assert stats["failing_since"] is not None
+    logs = client.get(f"/api/v1/webhooks/{endpoint['id']}/logs").json()["items"]
+    assert sorted(log["status_code"] for log in logs) == [200, 500, 500, 503]
+
+
+def test_an_attempt_whose_claim_was_taken_over_is_only_logged_and_the_rest_recorded(setup, receiver):
+    """A claim that ran out and was taken by another worker: its outcome is logged, not written,
+    and the batch still writes the others (the batch is sent again without it)."""
+    from webhooks.sender import SendResult
+    from webhooks.services import attempts_record, deliveries_claim
+
+    tenant, client, endpoint = setup
+    ids = [d.id for d in _space_deliveries(tenant, endpoint, 3)]
+    now = utc_now()
+    claimed = sorted(deliveries_claim(webhook_id=endpoint["id"], delivery_ids=ids, now=now),
+                     key=lambda c: c.item["id"])
+    late = now + timedelta(hours=1)  # past the lease: another worker takes the middle one
+    (taken,) = deliveries_claim(webhook_id=endpoint["id"], delivery_ids=[claimed[1].item["id"]], now=late)
+    recorded = attempts_record([(c, SendResult(status_code=200)) for c in claimed], now=now)
+    assert [d.status for d in recorded] == ["succeeded", "pending", "succeeded"]
+    assert repositories.delivery_item_read(webhook_id=endpoint["id"], delivery_id=taken.item["id"])[
+        "attempt_count"] == 2
+    assert client.get(f"/api/v1/webhooks/{endpoint['id']}").json()["successes"] == 2
+    assert len(client.get(f"/api/v1/webhooks/{endpoint['id']}/logs").json()["items"]) == 3
