@@ -34,6 +34,8 @@ DOCUMENTS = outbox_container_register(container_register(
             Index(equality=("status",), order=(("updated_at", "asc"),)),
             OUTBOX_INDEX,
         ),
+        # Several spaces' documents in one query, newest first (GraphQL's nested lists).
+        orderings=((("created_at", "desc"),),),
     )
 ))
 
@@ -102,6 +104,26 @@ def document_page(*, tenant_id: str, space_id: str, status: str | None, limit: i
         partition_key=tenant_id,
     )
     return [document_from_item(item) for item in page.items], page.continuation
+
+
+def document_items_of_spaces(*, tenant_id: str, space_ids, status: str | None,
+                             limit: int) -> tuple[list[dict], bool]:
+    """The newest `limit` documents of these spaces together, newest first (one query), and
+    whether there are more."""
+    statuses = [status] if status else [str(s) for s in LISTED_STATUSES]
+    page = store().container(DOCUMENTS).query(
+        Query(filters=(q.in_("space_id", list(space_ids)), q.in_("status", statuses)),
+              order_by=(("created_at", "desc"),), limit=limit),
+        partition_key=tenant_id,
+    )
+    return page.items, page.continuation is not None
+
+
+def document_items_by_ids(*, tenant_id: str, document_ids) -> list[dict]:
+    """Those of the ids that exist, whatever their status (one query)."""
+    ids = list(dict.fromkeys(document_ids))
+    return store().container(DOCUMENTS).query(Query(filters=(q.in_("id", ids),), limit=len(ids)),
+                                              partition_key=tenant_id).items
 
 
 def document_count(*, tenant_id: str, space_id: str) -> int:

@@ -76,3 +76,8 @@ class RateLimited(ServiceError):
 
     def __init__(self, message: str, *, retry_after: int):
         super().__init__(message, details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
+
+
+class ServiceUnavailable(ServiceError):
+    status = 503
+    code = "service_unavailable"

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "graphene_django",
+    "graphene_django_graphiql_static",
     "django_rq",
     "channels",
     "spaces",
@@ -290,6 +292,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # duration), and the threads async code (GraphQL, WebSocket consumers) calls services on.
 EVA_REQUEST_THREADS = env_int("EVA_REQUEST_THREADS", 64)
 EVA_SYNC_POOL_THREADS = env_int("EVA_SYNC_POOL_THREADS", 16)
+
+# --- GraphQL (/graphql) -----------------------------------------------------------------------
+GRAPHENE = {"SCHEMA": "evaapi.graphql.schema.schema"}
+# Operations deeper than this many nested fields are refused before they run.
+GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
+# Operations that may return more objects than this are refused before they run (lists count
+# `first` items each; see docs/graphql.md).
+GRAPHQL_MAX_COST = env_int("GRAPHQL_MAX_COST", 1000)
+# The most tokens an operation's text may hold (bounds the parser's work on hostile input).
+GRAPHQL_MAX_TOKENS = env_int("GRAPHQL_MAX_TOKENS", 5000)
+# Schema introspection (what GraphiQL and code generators read): on outside production.
+GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", EVA_ENV != "production")
 
 # --- Events (evaapi/events) and the sweeper -------------------------------------------------
 # How long GET /api/v1/events keeps an event, in days.

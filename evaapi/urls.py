@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from evaapi import health
+from evaapi.graphql.view import graphql_view
 
 urlpatterns = [
     path("health", health.health, name="health"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("documents.api.urls")),
     path("api/v1/", include("spaces.queries.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
+    path("graphql", graphql_view, name="graphql"),
     # The API's description is public: no credentials, no rate limit.
     path(
         "openapi.json",

@@ -74,6 +74,13 @@ def space_page(*, tenant_id: str, tag: str | None, sort: str, limit: int, contin
     return [space_from_item(item) for item in page.items], page.continuation
 
 
+def space_items_by_ids(*, tenant_id: str, space_ids) -> list[dict]:
+    """Those of the ids that exist, whatever their status (one query)."""
+    ids = list(dict.fromkeys(space_ids))
+    return store().container(SPACES).query(Query(filters=(q.in_("id", ids),), limit=len(ids)),
+                                           partition_key=tenant_id).items
+
+
 def space_document_count_set(*, tenant_id: str, space_id: str, count: int, etag: str) -> dict:
     """Sets the count only on the version read (PreconditionFailed otherwise), so a count taken
     before a concurrent change never overwrites one taken after it."""

@@ -37,3 +37,12 @@ def space_get(*, tenant: Tenant, space_id: str) -> Space:
 def space_list(*, tenant: Tenant, tag: str | None = None, sort: str = "created_at", limit: int,
                continuation: str | None) -> tuple[list[Space], str | None]:
     return repositories.space_page(tenant_id=tenant.id, tag=tag, sort=sort, limit=limit, continuation=continuation)
+
+
+def spaces_by_id(*, tenant: Tenant, space_ids) -> dict[str, Space]:
+    """The tenant's active spaces among these ids, by id: one store call."""
+    ids = [value for value in dict.fromkeys(space_ids) if _is_uuid(value)]
+    if not ids:
+        return {}
+    items = repositories.space_items_by_ids(tenant_id=tenant.id, space_ids=ids)
+    return {item["id"]: repositories.space_from_item(item) for item in items if item["status"] == SpaceStatus.ACTIVE}

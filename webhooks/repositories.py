@@ -229,6 +229,18 @@ def delivery_page(*, webhook_id: str, status: str | None, limit: int, continuati
     return [delivery_from_item(item) for item in page.items], page.continuation
 
 
+def delivery_items_of_endpoints(*, webhook_ids, status: str | None, limit: int) -> tuple[list[dict], bool]:
+    """The newest `limit` deliveries of these endpoints together, newest first (one query across
+    their partitions), and whether there are more."""
+    filters = [q.in_("webhook_id", list(webhook_ids))]
+    if status:
+        filters.append(q.eq("status", status))
+    page = store().container(DELIVERIES).query(
+        Query(filters=tuple(filters), order_by=(("created_at", "desc"),), limit=limit), partition_key=None
+    )
+    return page.items, page.continuation is not None
+
+
 def deliveries_due(*, status: DeliveryStatus, now: str, limit: int) -> list[dict]:
     """Open deliveries of every endpoint whose next attempt is due."""
     page = store().container(DELIVERIES).query(

@@ -5,7 +5,9 @@ import uuid
 
 from evaapi.auth.domain import Tenant
 from evaapi.exceptions import ResourceNotFound
+from evaapi.paging import pages_by_parent
 from evaapi.store import NotFound
+from evaapi.store.query import MAX_LIMIT
 from webhooks import repositories
 from webhooks.domain import AttemptLog, DeadLetter, Delivery, WebhookEndpoint
 
@@ -30,6 +32,23 @@ def delivery_list(*, tenant: Tenant, webhook_id: str, status: str | None, limit:
                   continuation: str | None) -> tuple[list[Delivery], str | None]:
     endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
     return repositories.delivery_page(webhook_id=webhook_id, status=status, limit=limit, continuation=continuation)
+
+
+def deliveries_of_endpoints(*, tenant: Tenant, endpoints, status: str | None = None,
+                            limit: int) -> dict[str, tuple[list[Delivery], bool]]:
+    """The first `limit` deliveries (newest first) of each of these endpoints of the tenant (as
+    read by endpoint_get or endpoint_list), and whether it has more: one store call for all."""
+    webhook_ids = [endpoint.id for endpoint in endpoints if endpoint.tenant_id == tenant.id]
+    items, truncated = repositories.delivery_items_of_endpoints(webhook_ids=webhook_ids, status=status,
+                                                                limit=MAX_LIMIT)
+
+    def page_of(webhook_id: str) -> tuple[list[Delivery], bool]:
+        deliveries, continuation = repositories.delivery_page(webhook_id=webhook_id, status=status, limit=limit,
+                                                              continuation=None)
+        return deliveries, continuation is not None
+
+    return pages_by_parent(items, webhook_ids, parent_field="webhook_id", limit=limit, truncated=truncated,
+                           page_of=page_of, convert=repositories.delivery_from_item)
 
 
 def delivery_get(*, tenant: Tenant, webhook_id: str, delivery_id: str) -> Delivery:

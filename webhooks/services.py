@@ -69,7 +69,7 @@ def endpoint_create(*, tenant: Tenant, actor: str, url: str, event_types, descri
     endpoint = WebhookEndpoint(
         id=str(uuid.uuid4()), tenant_id=tenant.id, url=_url_check(url), description=description,
         event_types=tuple(_event_types_check(event_types)),
-        space_ids=tuple(dict.fromkeys(space_ids)) if space_ids else None, active=active, created_by=actor,
+        space_ids=tuple(dict.fromkeys(map(str, space_ids))) if space_ids else None, active=active, created_by=actor,
         created_at=now, updated_at=now,
     )
     secret = secret_generate()
@@ -88,7 +88,7 @@ def endpoint_update(*, tenant: Tenant, actor: str, webhook_id: str, changes: dic
     if "event_types" in changes:
         changes["event_types"] = _event_types_check(changes["event_types"])
     if "space_ids" in changes and changes["space_ids"] is not None:
-        changes["space_ids"] = list(dict.fromkeys(changes["space_ids"]))
+        changes["space_ids"] = list(dict.fromkeys(map(str, changes["space_ids"])))
     for _ in range(_UPDATE_ATTEMPTS):
         item = endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
         updated = {**item, **changes, "updated_at": iso(utc_now())}

@@ -12,7 +12,7 @@ from rest_framework.parsers import BaseParser
 MAX_DEPTH = 32
 
 
-def _depth_exceeds(data, limit: int) -> bool:
+def depth_exceeds(data, limit: int) -> bool:
     """Whether `data` nests deeper than `limit`, without recursion."""
     stack = [(data, 1)]
     while stack:
@@ -56,6 +56,6 @@ class JSONParser(BaseParser):
         except ValueError:
             # NaN/Infinity, or a number too long to convert: valid syntax, not a value we take.
             raise ParseError("The request body holds a number that is not a valid JSON value.") from None
-        if _depth_exceeds(data, MAX_DEPTH):
+        if depth_exceeds(data, MAX_DEPTH):
             raise ParseError(f"The request body nests deeper than {MAX_DEPTH} levels.")
         return data

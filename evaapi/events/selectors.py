@@ -9,20 +9,28 @@ from evaapi.store import query as q
 
 
 def event_list(
-    *, tenant: Tenant, type_pattern: str | None = None, space_id: str | None = None, limit: int,
+    *, tenant: Tenant, type_pattern: str | None = None, type_patterns=None, space_id: str | None = None, limit: int,
     continuation: str | None,
 ) -> tuple[list[Event], str | None]:
-    """`type_pattern`: an exact type, a family (`space.*`) or `*`."""
-    filters = []
-    if type_pattern and type_pattern != "*":
+    """`type_pattern`: an exact type, a family (`space.*`) or `*`. `type_patterns`: several
+    exact types, or one pattern (a family cannot be combined: the store has no OR of prefixes)."""
+    patterns = list(dict.fromkeys(type_patterns or ([type_pattern] if type_pattern else [])))
+    for pattern in patterns:
         try:
-            event_type_pattern_check(type_pattern)
+            event_type_pattern_check(pattern)
         except UnknownEventType as exc:
             raise InvalidInput(str(exc), details={"type": [str(exc)]}) from None
-        if type_pattern.endswith(".*"):
-            filters.append(q.startswith("type", type_pattern[:-1]))
-        else:
-            filters.append(q.eq("type", type_pattern))
+    filters = []
+    if not patterns or "*" in patterns:
+        pass  # every type
+    elif len(patterns) == 1:
+        pattern = patterns[0]
+        filters.append(q.startswith("type", pattern[:-1]) if pattern.endswith(".*") else q.eq("type", pattern))
+    elif any(pattern.endswith(".*") for pattern in patterns):
+        message = "Several types must all be exact names; a family (space.*) comes alone."
+        raise InvalidInput(message, details={"type": [message]})
+    else:
+        filters.append(q.in_("type", patterns))
     if space_id:
         filters.append(q.eq("space_id", space_id))
     return repositories.event_page(tenant_id=tenant.id, filters=tuple(filters), limit=limit,

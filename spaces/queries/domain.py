@@ -28,6 +28,14 @@ class QueryParameters:
     document_ids: tuple[str, ...] | None = None
 
 
+def query_parameters_make(values: dict | None) -> QueryParameters:
+    """Parameters from checked input (QuerySubmitInput's): document ids as strings, once each."""
+    values = dict(values or {})
+    if values.get("document_ids"):
+        values["document_ids"] = tuple(dict.fromkeys(str(value) for value in values["document_ids"]))
+    return QueryParameters(**values)
+
+
 @dataclass(frozen=True)
 class Query:
     id: str

@@ -85,6 +85,19 @@ def query_page(*, tenant_id: str, space_id: str, status: str | None, limit: int,
     return [query_from_item(item) for item in page.items], page.continuation
 
 
+def query_items_of_spaces(*, tenant_id: str, space_ids, status: str | None,
+                          limit: int) -> tuple[list[dict], bool]:
+    """The newest `limit` queries of these spaces of the tenant together, newest first (one
+    cross-partition query, served by the tenant's index), and whether there are more."""
+    filters = [q.eq("tenant_id", tenant_id), q.in_("space_id", list(space_ids))]
+    if status:
+        filters.append(q.eq("status", status))
+    page = store().container(QUERIES).query(
+        Query(filters=tuple(filters), order_by=(("created_at", "desc"),), limit=limit), partition_key=None
+    )
+    return page.items, page.continuation is not None
+
+
 def queries_open_count(*, tenant_id: str) -> int:
     """The tenant's pending and processing queries, in every space (one cross-partition count)."""
     return store().container(QUERIES).count(

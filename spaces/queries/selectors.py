@@ -4,6 +4,8 @@ import uuid
 
 from evaapi.auth.domain import Tenant
 from evaapi.exceptions import ResourceConflict, ResourceNotFound, TooEarly
+from evaapi.paging import pages_by_parent
+from evaapi.store.query import MAX_LIMIT
 from spaces.queries import repositories
 from spaces.queries.domain import Query, QueryStatus
 from spaces.selectors import space_get
@@ -42,3 +44,20 @@ def query_list(*, tenant: Tenant, space_id: str, status: str | None = None, limi
     space = space_get(tenant=tenant, space_id=space_id)
     return repositories.query_page(tenant_id=tenant.id, space_id=space.id, status=status, limit=limit,
                                    continuation=continuation)
+
+
+def queries_of_spaces(*, tenant: Tenant, space_ids, status: str | None = None,
+                      limit: int) -> dict[str, tuple[list[Query], bool]]:
+    """The first `limit` queries (newest first) of each of these spaces of the tenant, and
+    whether it has more: one store call for them all (see evaapi.paging.pages_by_parent)."""
+    space_ids = list(dict.fromkeys(space_ids))
+    items, truncated = repositories.query_items_of_spaces(tenant_id=tenant.id, space_ids=space_ids, status=status,
+                                                          limit=MAX_LIMIT)
+
+    def page_of(space_id: str) -> tuple[list[Query], bool]:
+        queries, continuation = repositories.query_page(tenant_id=tenant.id, space_id=space_id, status=status,
+                                                        limit=limit, continuation=None)
+        return queries, continuation is not None
+
+    return pages_by_parent(items, space_ids, parent_field="space_id", limit=limit, truncated=truncated,
+                           page_of=page_of, convert=repositories.query_from_item)

@@ -49,9 +49,7 @@ class WebhookListCreateApi(ApiView):
                    **error_responses(400, 401, 403, 429)}, tags=["webhooks"], operation_id="webhook_create")
     def post(self, request):
         data = input_valid(WebhookInput, request.data)
-        space_ids = [str(i) for i in data["space_ids"]] if data["space_ids"] else None
-        endpoint, secret = services.endpoint_create(tenant=request.user.tenant, actor=request.user.actor,
-                                                    **{**data, "space_ids": space_ids})
+        endpoint, secret = services.endpoint_create(tenant=request.user.tenant, actor=request.user.actor, **data)
         return _with_secret(endpoint, secret, status_code=status.HTTP_201_CREATED,
                             headers={"Location": f"/api/v1/webhooks/{endpoint.id}"})
 
@@ -65,8 +63,6 @@ class WebhookDetailApi(ApiView):
         return Response(WebhookOutput(selectors.endpoint_get(tenant=request.user.tenant, webhook_id=webhook_id)).data)
 
     def _update(self, request, webhook_id: str, changes: dict) -> Response:
-        if changes.get("space_ids") is not None:
-            changes["space_ids"] = [str(i) for i in changes["space_ids"]]
         endpoint = services.endpoint_update(tenant=request.user.tenant, actor=request.user.actor,
                                             webhook_id=webhook_id, changes=changes)
         return Response(WebhookOutput(endpoint).data)

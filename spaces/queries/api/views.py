@@ -16,15 +16,12 @@ from spaces.queries.api.serializers import (
     QueryResultOutput,
     QuerySubmitInput,
 )
-from spaces.queries.domain import QueryParameters
+from spaces.queries.domain import query_parameters_make
 
 
 def _submitted(request, *, space_id: str, data: dict) -> Response:
-    parameters = dict(data.get("parameters") or {})
-    if parameters.get("document_ids"):
-        parameters["document_ids"] = tuple(dict.fromkeys(str(i) for i in parameters["document_ids"]))
     query = services.query_submit(tenant=request.user.tenant, actor=request.user.actor, space_id=space_id,
-                                  question=data["question"], parameters=QueryParameters(**parameters))
+                                  question=data["question"], parameters=query_parameters_make(data.get("parameters")))
     return Response(QueryOutput(query).data, status=status.HTTP_202_ACCEPTED,
                     headers={"Location": f"/api/v1/queries/{query.id}"})
 
