@@ -89,22 +89,22 @@ class Container(ABC):
     # --- public interface -------------------------------------------------------------------
     def create(self, item: dict) -> dict:
         item = self._prepare(item)
-        store_calls_record("create")
+        store_calls_record("create", self.spec.name)
         return self._create(item)
 
     def read(self, id: str, *, partition_key: str) -> dict:
-        store_calls_record("read")
+        store_calls_record("read", self.spec.name)
         return self._read(id, partition_key)
 
     def upsert(self, item: dict) -> dict:
         item = self._prepare(item)
-        store_calls_record("upsert")
+        store_calls_record("upsert", self.spec.name)
         return self._upsert(item)
 
     def replace(self, item: dict, *, etag: str | None = None) -> dict:
         """Replace the whole item; with `etag`, only if it is unchanged since (else PreconditionFailed)."""
         item = self._prepare(item)
-        store_calls_record("replace")
+        store_calls_record("replace", self.spec.name)
         return self._replace(item, etag)
 
     def patch(self, id: str, *, partition_key: str, operations, etag: str | None = None) -> dict:
@@ -116,22 +116,22 @@ class Container(ABC):
         part an identifier; incr takes a number."""
         operations = tuple(operations)
         self._check_patch(operations)
-        store_calls_record("patch")
+        store_calls_record("patch", self.spec.name)
         return self._patch(id, partition_key, operations, etag)
 
     def delete(self, id: str, *, partition_key: str, etag: str | None = None) -> None:
-        store_calls_record("delete")
+        store_calls_record("delete", self.spec.name)
         self._delete(id, partition_key, etag)
 
     def query(self, query: Query, *, partition_key: str | None) -> Page:
         """One page. `partition_key=None` is an explicit cross-partition query."""
         keyset = query_plan(self.spec, query)
-        store_calls_record("query")
+        store_calls_record("query", self.spec.name)
         return self._query(keyset, partition_key)
 
     def count(self, filters: tuple[Filter, ...] = (), *, partition_key: str | None) -> int:
         keyset = query_plan(self.spec, Query(filters=tuple(filters)))
-        store_calls_record("count")
+        store_calls_record("count", self.spec.name)
         return self._count(keyset.filters, partition_key)
 
     def batch(self, operations, *, partition_key: str) -> list[dict | None]:
@@ -156,7 +156,7 @@ class Container(ABC):
             prepared.append(op)
         if not prepared:
             return []
-        store_calls_record("batch")
+        store_calls_record("batch", self.spec.name)
         return self._batch(prepared, partition_key)
 
     def partition_value(self, item: dict) -> str:

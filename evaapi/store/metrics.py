@@ -14,14 +14,17 @@ class StoreCalls:
     calls: int = 0
     request_charge: float = 0.0
     by_operation: Counter = field(default_factory=Counter)
+    # "<operation> <container>" of each call, in order: what a test's failure message lists.
+    log: list[str] = field(default_factory=list, repr=False)
     parent: "StoreCalls | None" = field(default=None, repr=False)
 
-    def record(self, operation: str, charge: float = 0.0) -> None:
+    def record(self, operation: str, container: str | None = None, charge: float = 0.0) -> None:
         scope = self
         while scope is not None:
             scope.calls += 1
             scope.request_charge += charge
             scope.by_operation[operation] += 1
+            scope.log.append(f"{operation} {container}" if container else operation)
             scope = scope.parent
 
     def charge(self, charge: float) -> None:
@@ -34,10 +37,10 @@ class StoreCalls:
 _current: contextvars.ContextVar[StoreCalls | None] = contextvars.ContextVar("store_calls", default=None)
 
 
-def store_calls_record(operation: str, charge: float = 0.0) -> None:
+def store_calls_record(operation: str, container: str | None = None, charge: float = 0.0) -> None:
     calls = _current.get()
     if calls is not None:
-        calls.record(operation, charge)
+        calls.record(operation, container, charge)
 
 
 def store_calls_charge(charge: float) -> None:

@@ -194,3 +194,29 @@ def test_uploads_take_their_own_larger_limit_and_are_refused_past_it(live_server
     assert status_line.split("\r\n")[0].split()[1] == "413"
     limit = 4 * 1024 * 1024 + 64 * 1024
     assert json.loads(body)["error"]["message"] == f"The request body is larger than {limit} bytes."
+
+
+@pytest.mark.django_db
+def test_a_graphql_operation_runs_asynchronously_under_the_server(live_server_url, tenant):
+    """Through uvicorn: the async view, its loaders on the sync pool, and GraphQL's own error shape."""
+    from tests.factories import api_key_make
+    from tests.graphql.data import space_filled
+
+    key = api_key_make(tenant)
+    space_filled(tenant, name="Served", documents=3, queries=2)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+               "X-Forwarded-For": _client_address()}
+    query = ("{ spaces(first: 5) { edges { node { name documents(first: 5) { edges { node { filename space { name } "
+             "} } } queryRuns(first: 2) { edges { node { result { citations { document { filename } } } } } } } } } }")
+    response, raw = _request(live_server_url, "POST", "/graphql", body=json.dumps({"query": query}).encode(),
+                             headers=headers)
+    assert response.status == 200, raw
+    (edge,) = json.loads(raw)["data"]["spaces"]["edges"]
+    assert [d["node"]["filename"] for d in edge["node"]["documents"]["edges"]] == ["doc-2.txt", "doc-1.txt",
+                                                                                   "doc-0.txt"]
+    assert {d["node"]["space"]["name"] for d in edge["node"]["documents"]["edges"]} == {"Served"}
+    cited = edge["node"]["queryRuns"]["edges"][0]["node"]["result"]["citations"]
+    assert [c["document"]["filename"] for c in cited] == ["doc-0.txt", "doc-1.txt"]
+    response, raw = _request(live_server_url, "POST", "/graphql", body=b'{"query": "{ nope }"}', headers=headers)
+    assert response.status == 400
+    assert json.loads(raw)["errors"][0]["extensions"]["code"] == "graphql_validation_failed"
