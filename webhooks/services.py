@@ -138,6 +138,10 @@ def endpoint_test(*, tenant: Tenant, actor: str, webhook_id: str) -> str:
     in the endpoint's own write, is relayed, fanned out and delivered); returns the delivery id."""
     for _ in range(_UPDATE_ATTEMPTS):
         item = endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+        if not item["active"]:
+            # A disabled endpoint gets no deliveries: the test's would never exist.
+            raise ResourceConflict("The webhook is disabled; enable it (active: true) to test it.",
+                                   details={"active": False})
         event = event_make(type="webhook.test", tenant_id=tenant.id, data={"webhook_id": webhook_id})
         try:
             item = repositories.endpoint_replace(outbox_add({**item, "updated_at": iso(utc_now())}, event),

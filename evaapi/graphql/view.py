@@ -19,6 +19,7 @@ from graphql import (
     execute,
     get_operation_ast,
     parse,
+    recommended_rules,
     specified_rules,
     validate,
 )
@@ -95,9 +96,10 @@ def _body(request) -> dict | JsonResponse:
 
 
 def _validation_rules():
-    if settings.GRAPHQL_INTROSPECTION:
-        return specified_rules
-    return (*specified_rules, NoSchemaIntrospectionCustomRule)
+    # graphql-core's recommended rule bounds introspection's own nesting (`fields { type {
+    # fields ...`), which the depth and cost limits leave to it.
+    rules = (*specified_rules, *recommended_rules)
+    return rules if settings.GRAPHQL_INTROSPECTION else (*rules, NoSchemaIntrospectionCustomRule)
 
 
 async def graphql_view(request):
@@ -119,6 +121,14 @@ async def graphql_view(request):
 
 
 async def _operation_run(principal, body: dict) -> JsonResponse:
+    try:
+        return await _operation_checked_run(principal, body)
+    except RecursionError:
+        # Literals nested hundreds deep ({a: {a: ...}}) exhaust the parser's or a validator's stack.
+        return _refused("The operation nests too deeply.", "graphql_parse_failed", 400)
+
+
+async def _operation_checked_run(principal, body: dict) -> JsonResponse:
     graphql_schema = schema.graphql_schema
     try:
         document = parse(body["query"], max_tokens=settings.GRAPHQL_MAX_TOKENS)

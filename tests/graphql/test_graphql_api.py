@@ -176,3 +176,21 @@ def test_the_committed_sdl_is_current():
     assert SDL.read_text().strip() == print_schema(schema.graphql_schema).strip(), (
         "The schema changed: make manage ARGS='graphql_schema --schema evaapi.graphql.schema.schema "
         "--out evaapi/graphql/schema.graphql'")
+
+
+def test_literals_nested_past_the_stack_are_400(client):
+    nested = "{a: " * 800 + "1" + "}" * 800
+    query = f'mutation {{ createSpace(input: {{name: "Deep", metadata: {nested}}}) {{ errors {{ code }} }} }}'
+    _error(_post(client, {"query": query}), 400, "graphql_parse_failed")
+    assert gql_data(client, "{ spaces { edges { node { name } } } }")["spaces"]["edges"] == []
+
+
+def test_introspection_cannot_nest_itself_into_a_flood(client):
+    flood = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"
+    response = _post(client, {"query": flood})
+    assert response.status_code == 400
+    assert "Maximum introspection depth exceeded" in [e["message"] for e in response.json()["errors"]]
+    # GraphiQL's own introspection query stays within it.
+    from graphql import get_introspection_query
+
+    assert "data" in _post(client, {"query": get_introspection_query(descriptions=True)}).json()

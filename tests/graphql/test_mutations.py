@@ -5,7 +5,7 @@ import pytest
 from evaapi.auth.selectors import audit_log_list
 from tests.factories import api_key_make, client_for
 from tests.graphql.data import space_filled
-from tests.graphql.helpers import gql_data
+from tests.graphql.helpers import gql, gql_data
 
 pytestmark = pytest.mark.django_db
 ERRORS = "errors { field code message }"
@@ -135,10 +135,39 @@ def test_webhook_mutations(tenant, client, settings):
     assert [(e["field"], e["code"]) for e in too_long["errors"]] == [("graceHours", "invalid")]
 
     test = f"mutation($id: UUID!) {{ testWebhook(id: $id) {{ deliveryId {ERRORS} }} }}"
-    assert gql_data(client, test, {"id": webhook["id"]})["testWebhook"]["deliveryId"].startswith("msg_")
+    paused = gql_data(client, test, {"id": webhook["id"]})["testWebhook"]
+    assert paused["deliveryId"] is None
+    assert [e["code"] for e in paused["errors"]] == ["conflict"]
+    gql_data(client, "mutation($id: UUID!) { updateWebhook(id: $id, input: {active: true}) { errors { code } } }",
+             {"id": webhook["id"]})
+    delivery_id = gql_data(client, test, {"id": webhook["id"]})["testWebhook"]["deliveryId"]
+    assert delivery_id.startswith("msg_")
+    listed = gql_data(client, "query($id: UUID!) { webhook(id: $id) { deliveries { edges { node { id eventType "
+                              "status attemptCount } } } } webhooks { edges { node { deliveries(status: PENDING) "
+                              "{ edges { node { id } } } } } } }", {"id": webhook["id"]})
+    assert [e["node"] for e in listed["webhook"]["deliveries"]["edges"]] == [
+        {"id": delivery_id, "eventType": "webhook.test", "status": "PENDING", "attemptCount": 0}]
+    assert listed["webhooks"]["edges"][0]["node"]["deliveries"]["edges"] == [{"node": {"id": delivery_id}}]
 
     delete = f"mutation($id: UUID!) {{ deleteWebhook(id: $id) {{ deletedId {ERRORS} }} }}"
     assert gql_data(client, delete, {"id": webhook["id"]})["deleteWebhook"] == {"deletedId": webhook["id"],
                                                                                 "errors": []}
     assert gql_data(client, delete, {"id": webhook["id"]})["deleteWebhook"]["errors"][0]["code"] == "not_found"
     assert gql_data(client, test, {"id": webhook["id"]})["testWebhook"]["errors"][0]["code"] == "not_found"
+
+
+def test_events_by_several_types_or_one_family(tenant, client):
+    space = _create_space(client, "Evented")["space"]
+    gql_data(client, "mutation($id: UUID!) { updateSpace(id: $id, input: {description: \"d\"}) { errors { code } } }",
+             {"id": space["id"]})
+    query = "query($types: [String!]) { events(types: $types) { edges { node { type spaceId } } } }"
+
+    def types(*patterns):
+        return [e["node"]["type"] for e in gql_data(client, query, {"types": list(patterns)})["events"]["edges"]]
+
+    assert types("space.created", "space.updated") == ["space.updated", "space.created"]
+    assert types("space.*") == ["space.updated", "space.created"]
+    assert types("space.updated") == ["space.updated"]
+    body = gql(client, query, {"types": ["space.*", "document.added"]})
+    assert body["errors"][0]["extensions"]["code"] == "validation_error"
+    assert gql(client, query, {"types": ["nope.thing"]})["errors"][0]["extensions"]["code"] == "validation_error"

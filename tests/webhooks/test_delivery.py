@@ -237,6 +237,12 @@ def test_the_test_endpoint_sends_a_webhook_test_event_to_that_endpoint_only(setu
     assert json.loads(request.body)["type"] == "webhook.test"
     assert request.headers["webhook-id"] == response.json()["delivery_id"]
     assert _deliveries(other["id"]) == []
+    # A disabled endpoint gets no deliveries, so testing it is refused rather than answered with
+    # the id of a delivery that would never exist.
+    client.patch(f"/api/v1/webhooks/{other['id']}", {"active": False}, format="json")
+    refused = client.post(f"/api/v1/webhooks/{other['id']}/test")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"] == {"active": False}
 
 
 def test_rotation_signs_with_both_secrets_in_the_grace_period(setup, receiver):
