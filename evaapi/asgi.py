@@ -10,7 +10,6 @@ import django
 django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core import checks  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
@@ -18,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from documents.api.urls import UPLOAD_PATH  # noqa: E402
 from evaapi.http.asgi import EvaASGIHandler, RequestBodyGuard  # noqa: E402
 from evaapi.routing import websocket_urlpatterns  # noqa: E402
+from subscriptions_app.origin import OriginValidator  # noqa: E402
 
 # Settings that are parsed lazily (rate-limit tiers, trusted proxies, ...) are checked now, so
 # a bad value stops the server at start-up instead of failing its first request.
@@ -33,6 +33,6 @@ application = ProtocolTypeRouter(
             # An upload's form carries the file and a little more (field names, metadata).
             larger={("POST", UPLOAD_PATH): settings.EVA_MAX_UPLOAD_MB * 1024 * 1024 + 64 * 1024},
         ),
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": OriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -1,3 +1,5 @@
-"""WebSocket routes. The GraphQL subscription consumer (subscriptions_app) registers here."""
+"""WebSocket routes: GraphQL over WebSocket (subscriptions_app)."""
 
-websocket_urlpatterns: list = []
+from subscriptions_app.routing import websocket_urlpatterns
+
+__all__ = ["websocket_urlpatterns"]

@@ -31,6 +31,9 @@ def server_settings() -> dict:
         "host": env_str("EVA_HTTP_HOST", "127.0.0.1"),
         "port": env_int("EVA_HTTP_PORT", 8000),
         "workers": env_int("EVA_HTTP_WORKERS", os.cpu_count() or 1),
+        # Read here as well as by the settings: the server refuses a larger WebSocket message
+        # before the application sees it.
+        "ws_max_size": env_int("GRAPHQL_WS_MAX_MESSAGE_BYTES", 65536),
     }
 
 
@@ -53,7 +56,7 @@ def port_check_free(host: str, port: int) -> None:
             raise
 
 
-def serve(*, app: str, host: str, port: int, workers: int) -> None:
+def serve(*, app: str, host: str, port: int, workers: int, ws_max_size: int) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evaapi.settings")
     uvicorn.run(
         app,
@@ -63,6 +66,7 @@ def serve(*, app: str, host: str, port: int, workers: int) -> None:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        ws_max_size=ws_max_size,
         lifespan="off",
         # Client addresses come from TRUSTED_PROXIES (evaapi.http.client_ip), never from
         # uvicorn's own X-Forwarded-For handling.
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     except PortTaken as exc:
         print(f"evaapi.serve: {exc}", file=sys.stderr)
         return 1
-    serve(app=args.app, host=args.host, port=args.port, workers=args.workers)
+    serve(app=args.app, host=args.host, port=args.port, workers=args.workers, ws_max_size=defaults["ws_max_size"])
     return 0
 
 

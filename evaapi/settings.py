@@ -304,6 +304,22 @@ GRAPHQL_MAX_COST = env_int("GRAPHQL_MAX_COST", 1000)
 GRAPHQL_MAX_TOKENS = env_int("GRAPHQL_MAX_TOKENS", 5000)
 # Schema introspection (what GraphiQL and code generators read): on outside production.
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", EVA_ENV != "production")
+# GraphQL over WebSocket (subscriptions_app): seconds a socket has to send connection_init.
+GRAPHQL_WS_INIT_TIMEOUT_SECONDS = env_float("GRAPHQL_WS_INIT_TIMEOUT_SECONDS", 3.0)
+# Seconds between the server's pings (two unanswered close the socket).
+GRAPHQL_WS_PING_INTERVAL_SECONDS = env_float("GRAPHQL_WS_PING_INTERVAL_SECONDS", 15.0)
+# Seconds between re-checks of a socket's credentials (a revoked key ends it within this).
+GRAPHQL_WS_AUTH_RECHECK_SECONDS = env_float("GRAPHQL_WS_AUTH_RECHECK_SECONDS", 60.0)
+# Operations running at once on one socket.
+GRAPHQL_WS_MAX_SUBSCRIPTIONS = env_int("GRAPHQL_WS_MAX_SUBSCRIPTIONS", 100)
+# Sockets one tenant may hold open, across every server process.
+GRAPHQL_WS_MAX_CONNECTIONS_PER_TENANT = env_int("GRAPHQL_WS_MAX_CONNECTIONS_PER_TENANT", 1000)
+# Events waiting for a slow subscriber, per subscription; past it the oldest are dropped (and it is told).
+GRAPHQL_WS_QUEUE_SIZE = env_int("GRAPHQL_WS_QUEUE_SIZE", 100)
+# The largest message a client may send.
+GRAPHQL_WS_MAX_MESSAGE_BYTES = env_int("GRAPHQL_WS_MAX_MESSAGE_BYTES", 65536)
+# The most missed events `events(after: ...)` replays; further behind is an error.
+GRAPHQL_WS_REPLAY_MAX = env_int("GRAPHQL_WS_REPLAY_MAX", 1000)
 
 # --- Events (evaapi/events) and the sweeper -------------------------------------------------
 # How long GET /api/v1/events keeps an event, in days.

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from evaapi.auth.domain import Tenant
 from evaapi.auth.services.audit import audit_record
-from evaapi.events.catalogue import UnknownEventType, event_type_pattern_check
+from evaapi.events.catalogue import UnknownEventType, event_type_matches, event_type_pattern_check
 from evaapi.events.domain import Event, event_make
 from evaapi.events.outbox import outbox_add, outbox_relay_now
 from evaapi.exceptions import InvalidInput, ResourceConflict, ResourceNotFound
@@ -167,8 +167,7 @@ def _matches(endpoint: dict, event: Event) -> bool:
         return event.data.get("webhook_id") == endpoint["id"]  # to the endpoint tested only
     if endpoint.get("space_ids") and event.space_id not in endpoint["space_ids"]:
         return False
-    return any(pattern == "*" or pattern == event.type or (pattern.endswith(".*") and event.type.startswith(
-        pattern[:-1])) for pattern in endpoint["event_types"])
+    return event_type_matches(endpoint["event_types"], event.type)
 
 
 def webhooks_publish(event: Event) -> None:

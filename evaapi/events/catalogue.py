@@ -86,3 +86,12 @@ def event_type_pattern_check(pattern: str) -> str:
     elif pattern in EVENT_TYPES:
         return pattern
     raise UnknownEventType(f"{pattern!r} names no event type; known: {', '.join(sorted(EVENT_TYPES))}")
+
+
+def event_type_matches(patterns, event_type: str) -> bool:
+    """Whether `event_type` is one `patterns` name (exact types, families, "*"); no patterns:
+    every type."""
+    if not patterns:
+        return True
+    return any(pattern == "*" or pattern == event_type or (pattern.endswith(".*") and event_type.startswith(
+        pattern[:-1])) for pattern in patterns)

@@ -8,8 +8,8 @@ _armed: set[str] = set()
 
 POINTS = (
     "write.after_commit",  # the item and its event are written; nothing relayed yet
-    "relay.after_publish",  # the sinks have the event; it is not recorded in `events`
-    "relay.after_record",  # recorded; still in the item's outbox
+    "relay.after_record",  # recorded in `events`; no sink has it yet
+    "relay.after_publish",  # recorded and published; still in the item's outbox
 )
 
 

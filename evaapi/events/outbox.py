@@ -22,7 +22,7 @@ def outbox_add(item: dict, event: Event) -> dict:
 
 
 def outbox_relay(spec: ContainerSpec, item: dict) -> dict | None:
-    """Publishes, records and clears the item's pending events; returns the item as it is then
+    """Records, publishes and clears the item's pending events; returns the item as it is then
     (None if it is gone). Each step may be repeated safely: sinks are idempotent, recording is
     by id, and clearing is conditional on the item's version."""
     relayed: set[str] = set()
@@ -33,10 +33,12 @@ def outbox_relay(spec: ContainerSpec, item: dict) -> dict | None:
         for event in pending:
             if event.id in relayed:
                 continue
-            sinks_publish(event)
-            crash_point("relay.after_publish")
+            # Recorded before it is published: whoever sees it live can also find it in
+            # `events`, so a subscriber resuming from the record misses nothing in between.
             repositories.event_insert(event)
             crash_point("relay.after_record")
+            sinks_publish(event)
+            crash_point("relay.after_publish")
             relayed.add(event.id)
         try:
             return repositories.outbox_clear(spec, item, relayed=relayed)

@@ -12,7 +12,7 @@ EVENTS = container_register(
         name="events",
         partition_key="/tenant_id",
         default_ttl=-1,  # each event carries its own ttl, from EVENT_TTL_DAYS when recorded
-        filter_fields=("type", "space_id"),
+        filter_fields=("type", "space_id", "timestamp"),
         # Newest first: all (a family filters as it walks), of one type, or of one space.
         orderings=((("timestamp", "desc"),),),
         indexes=(
@@ -48,6 +48,24 @@ def event_insert(event: Event) -> bool:
     except Conflict:
         return False
     return True
+
+
+def event_read(*, tenant_id: str, event_id: str) -> Event | None:
+    try:
+        return Event.from_dict(store().container(EVENTS).read(event_id, partition_key=tenant_id))
+    except NotFound:
+        return None
+
+
+def event_items_since(*, tenant_id: str, timestamp: str,
+                      continuation: str | None) -> tuple[list[Event], str | None]:
+    """The tenant's events from `timestamp` on, oldest first, a page at a time."""
+    page = store().container(EVENTS).query(
+        Query(filters=(q.gte("timestamp", timestamp),), order_by=(("timestamp", "asc"),), limit=1000,
+              continuation=continuation),
+        partition_key=tenant_id,
+    )
+    return [Event.from_dict(item) for item in page.items], page.continuation
 
 
 def event_page(*, tenant_id: str, filters: tuple, limit: int,

@@ -1,10 +1,12 @@
-"""Reads of events: a tenant's recent events, newest first."""
+"""Reads of events: a tenant's recent events, newest first; what a subscriber missed."""
+
+from django.conf import settings
 
 from evaapi.auth.domain import Tenant
 from evaapi.events import repositories
-from evaapi.events.catalogue import UnknownEventType, event_type_pattern_check
+from evaapi.events.catalogue import UnknownEventType, event_type_matches, event_type_pattern_check
 from evaapi.events.domain import Event
-from evaapi.exceptions import InvalidInput
+from evaapi.exceptions import InvalidInput, ResourceNotFound
 from evaapi.store import query as q
 
 
@@ -35,3 +37,29 @@ def event_list(
         filters.append(q.eq("space_id", space_id))
     return repositories.event_page(tenant_id=tenant.id, filters=tuple(filters), limit=limit,
                                    continuation=continuation)
+
+
+def events_after(*, tenant: Tenant, event_id: str, type_patterns=None, limit: int | None = None) -> list[Event]:
+    """The tenant's recorded events after `event_id`, oldest first, of these types (exact,
+    families or *): what a subscriber missed. At most `limit` (GRAPHQL_WS_REPLAY_MAX); more is an
+    InvalidInput: resume from a later event."""
+    limit = limit or settings.GRAPHQL_WS_REPLAY_MAX
+    after = repositories.event_read(tenant_id=tenant.id, event_id=event_id)
+    if after is None:
+        raise ResourceNotFound("No such event (events are kept EVENT_TTL_DAYS days).")
+    missed, scanned, continuation = [], 0, None
+    while True:
+        items, continuation = repositories.event_items_since(tenant_id=tenant.id, timestamp=after.timestamp,
+                                                             continuation=continuation)
+        scanned += len(items)
+        for event in items:
+            # Events at the same timestamp as `after` sort by id, as the store does.
+            if (event.timestamp, event.id) <= (after.timestamp, after.id):
+                continue
+            if event_type_matches(type_patterns, event.type):
+                missed.append(event)
+        if len(missed) > limit or scanned > 10 * limit:
+            raise InvalidInput(f"More than {limit} events since that one: resume from a later event, or read "
+                               "GET /api/v1/events.", details={"after": ["Too far behind."]})
+        if continuation is None:
+            return missed

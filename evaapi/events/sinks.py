@@ -47,15 +47,32 @@ def space_group(space_id: str) -> str:
     return f"space.{space_id}"
 
 
-def channels_publish(event: Event) -> None:
-    """To the Channels groups of the event's tenant and space, where subscriptions listen."""
-    layer = get_channel_layer()
-    message = {"type": "event.published", "event": event.as_dict()}
+def query_group(query_id: str) -> str:
+    return f"query.{query_id}"
+
+
+def event_groups(event: Event) -> list[str]:
+    """Where subscriptions listen for the event: its tenant, its space, its query."""
     groups = [tenant_group(event.tenant_id)]
     if event.space_id:
         groups.append(space_group(event.space_id))
-    for group in groups:
-        async_to_sync(layer.group_send)(group, message)
+    if event.type.startswith("query.") and event.data.get("query_id"):
+        groups.append(query_group(event.data["query_id"]))
+    return groups
+
+
+def channels_publish(event: Event) -> None:
+    """To the Channels groups of the event (event_groups), where subscriptions listen. Each
+    message names its group: a socket in two of them gets the event twice and tells which is
+    which."""
+    layer = get_channel_layer()
+    event_data = event.as_dict()
+
+    async def send_all():
+        for group in event_groups(event):
+            await layer.group_send(group, {"type": "event.published", "group": group, "event": event_data})
+
+    async_to_sync(send_all)()
 
 
 CHANNELS_SINK = Sink("channels", channels_publish)

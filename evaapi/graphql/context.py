@@ -13,6 +13,9 @@ MAX_BATCH_SIZE = 100
 @dataclass
 class GraphQLContext:
     principal: Principal
+    # Over a WebSocket: `events_listen(groups=[...], types=[...], accept=...)` -> an EventStream
+    # fed by the socket's Channels groups (subscriptions_app). None over HTTP.
+    events_listen: Callable | None = None
     _loaders: dict = field(default_factory=dict)
 
     @property

@@ -37,9 +37,10 @@ def requires_scope(scope: str):
 
 
 def root_scopes_check(schema: GraphQLSchema) -> None:
-    """Every field of the root query and mutation types declares its scope."""
-    for root in (schema.query_type, schema.mutation_type):
+    """Every field of the root query and mutation types declares its scope, and so does every
+    subscription's `subscribe_…`."""
+    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
         for name, graphql_field in (root.fields if root else {}).items():
-            resolver = graphql_field.resolve
+            resolver = graphql_field.subscribe if root is schema.subscription_type else graphql_field.resolve
             if getattr(resolver, "required_scope", None) is None:
                 raise ImproperlyConfigured(f"GraphQL {root.name}.{name} declares no scope (use @requires_scope).")

@@ -10,6 +10,7 @@ from spaces.graphql.mutations import SpaceMutations
 from spaces.graphql.queries import SpaceQueries
 from spaces.queries.graphql.mutations import QueryRunMutations
 from spaces.queries.graphql.queries import QueryRunQueries
+from subscriptions_app.subscriptions import Subscription
 from webhooks.graphql.mutations import WebhookMutations
 from webhooks.graphql.queries import WebhookQueries
 
@@ -22,5 +23,5 @@ class Mutation(SpaceMutations, DocumentMutations, QueryRunMutations, WebhookMuta
     pass
 
 
-schema = graphene.Schema(query=Query, mutation=Mutation)
+schema = graphene.Schema(query=Query, mutation=Mutation, subscription=Subscription)
 root_scopes_check(schema.graphql_schema)

@@ -7,23 +7,9 @@ the operation parsed, validated, measured (depth and cost limits, before anythin
 executed. Errors keep GraphQL's own shape (evaapi.graphql.errors)."""
 
 import json
-from inspect import isawaitable
 
-from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from graphql import (
-    ExecutionContext,
-    GraphQLError,
-    OperationType,
-    execute,
-    get_operation_ast,
-    parse,
-    recommended_rules,
-    specified_rules,
-    validate,
-)
-from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from evaapi.api.parsers import MAX_DEPTH, depth_exceeds
 from evaapi.auth.authentication import credentials_of
@@ -34,9 +20,8 @@ from evaapi.auth.throttling import principal_rate_limit
 from evaapi.concurrency import run_sync
 from evaapi.exceptions import NotAuthenticated, RateLimited, ServiceError, ServiceUnavailable
 from evaapi.graphql.context import GraphQLContext
-from evaapi.graphql.errors import error_formatted, request_error
-from evaapi.graphql.limits import operation_measure
-from evaapi.graphql.schema import schema
+from evaapi.graphql.errors import request_error
+from evaapi.graphql.execution import OperationRefused, operation_execute, operation_prepare
 
 
 def _response(body: dict, status: int = 200, headers: dict | None = None) -> JsonResponse:
@@ -95,13 +80,6 @@ def _body(request) -> dict | JsonResponse:
     return body
 
 
-def _validation_rules():
-    # graphql-core's recommended rule bounds introspection's own nesting (`fields { type {
-    # fields ...`), which the depth and cost limits leave to it.
-    rules = (*specified_rules, *recommended_rules)
-    return rules if settings.GRAPHQL_INTROSPECTION else (*rules, NoSchemaIntrospectionCustomRule)
-
-
 async def graphql_view(request):
     if request.method == "GET":
         if "text/html" in request.headers.get("Accept", ""):
@@ -122,47 +100,9 @@ async def graphql_view(request):
 
 async def _operation_run(principal, body: dict) -> JsonResponse:
     try:
-        return await _operation_checked_run(principal, body)
-    except RecursionError:
-        # Literals nested hundreds deep ({a: {a: ...}}) exhaust the parser's or a validator's stack.
-        return _refused("The operation nests too deeply.", "graphql_parse_failed", 400)
-
-
-async def _operation_checked_run(principal, body: dict) -> JsonResponse:
-    graphql_schema = schema.graphql_schema
-    try:
-        document = parse(body["query"], max_tokens=settings.GRAPHQL_MAX_TOKENS)
-    except GraphQLError as error:
-        return _response({"errors": [{**error.formatted, "extensions": {"code": "graphql_parse_failed"}}]}, 400)
-    errors = validate(graphql_schema, document, _validation_rules())
-    if errors:
-        return _response({"errors": [{**error.formatted, "extensions": {"code": "graphql_validation_failed"}}
-                                     for error in errors]}, 400)
-    operation = get_operation_ast(document, body.get("operationName"))
-    if operation is None:
-        return _refused("Name the operation to run (operationName): the document holds several, or none by that "
-                        "name.", "bad_request", 400)
-    if operation.operation == OperationType.SUBSCRIPTION:
+        operation = operation_prepare(body["query"], body.get("variables"), body.get("operationName"))
+    except OperationRefused as refused:
+        return _response({"errors": refused.errors}, 400)
+    if operation.is_subscription:
         return _refused("Subscriptions run over WebSocket (graphql-transport-ws) at this path.", "bad_request", 400)
-    depth, cost = operation_measure(graphql_schema, document, operation, body.get("variables"))
-    if depth > settings.GRAPHQL_MAX_DEPTH:
-        return _refused(f"The operation is {depth} fields deep; the limit is {settings.GRAPHQL_MAX_DEPTH}.",
-                        "query_too_deep", 400, None)
-    if cost > settings.GRAPHQL_MAX_COST:
-        return _response({"errors": [request_error(
-            f"The operation may return {cost:,} objects; the limit is {settings.GRAPHQL_MAX_COST:,}. Ask for "
-            "smaller pages (first) or fewer nested lists.", "query_too_costly", cost=cost,
-            limit=settings.GRAPHQL_MAX_COST)]}, 400)
-    arguments = {"context_value": GraphQLContext(principal=principal), "operation_name": body.get("operationName")}
-    built = ExecutionContext.build(graphql_schema, document, raw_variable_values=body.get("variables"), **arguments)
-    if isinstance(built, list):
-        # The variables do not fit the operation: a request error, nothing ran.
-        return _response({"errors": [{**error.formatted, "extensions": {"code": "graphql_validation_failed"}}
-                                     for error in built]}, 400)
-    result = execute(graphql_schema, document, variable_values=body.get("variables"), **arguments)
-    if isawaitable(result):
-        result = await result
-    answer = {"data": result.data}
-    if result.errors:
-        answer["errors"] = [error_formatted(error) for error in result.errors]
-    return _response(answer)
+    return _response(await operation_execute(operation, GraphQLContext(principal=principal)))

@@ -1,0 +1,118 @@
+"""Running an operation, wherever it came from (POST /graphql, or a WebSocket): parsed,
+validated and measured against the limits before anything runs, then executed or subscribed."""
+
+from dataclasses import dataclass
+from inspect import isawaitable
+
+from django.conf import settings
+from graphql import (
+    DocumentNode,
+    ExecutionContext,
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    recommended_rules,
+    specified_rules,
+    subscribe,
+    validate,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+
+from evaapi.graphql.errors import error_formatted, request_error
+from evaapi.graphql.limits import operation_measure
+from evaapi.graphql.schema import schema
+
+
+class OperationRefused(Exception):
+    """The operation cannot run: its errors (GraphQL's shape), nothing ran."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(errors[0]["message"])
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Operation:
+    document: DocumentNode
+    definition: OperationDefinitionNode
+    variables: dict | None
+    name: str | None
+
+    @property
+    def is_subscription(self) -> bool:
+        return self.definition.operation == OperationType.SUBSCRIPTION
+
+
+def _validation_rules():
+    # graphql-core's recommended rule bounds introspection's own nesting (`fields { type {
+    # fields ...`), which the depth and cost limits leave to it.
+    rules = (*specified_rules, *recommended_rules)
+    return rules if settings.GRAPHQL_INTROSPECTION else (*rules, NoSchemaIntrospectionCustomRule)
+
+
+def _coded(errors, code: str) -> list[dict]:
+    return [{**error.formatted, "extensions": {"code": code}} for error in errors]
+
+
+def operation_prepare(query: str, variables: dict | None, name: str | None) -> Operation:
+    """The operation checked: syntax, schema, depth and cost; OperationRefused otherwise."""
+    try:
+        return _prepare(query, variables, name)
+    except RecursionError:
+        # Literals nested hundreds deep ({a: {a: ...}}) exhaust the parser's or a validator's stack.
+        raise OperationRefused([request_error("The operation nests too deeply.", "graphql_parse_failed")]) from None
+
+
+def _prepare(query: str, variables: dict | None, name: str | None) -> Operation:
+    graphql_schema = schema.graphql_schema
+    try:
+        document = parse(query, max_tokens=settings.GRAPHQL_MAX_TOKENS)
+    except GraphQLError as error:
+        raise OperationRefused(_coded([error], "graphql_parse_failed")) from None
+    errors = validate(graphql_schema, document, _validation_rules())
+    if errors:
+        raise OperationRefused(_coded(errors, "graphql_validation_failed"))
+    definition = get_operation_ast(document, name)
+    if definition is None:
+        raise OperationRefused([request_error(
+            "Name the operation to run (operationName): the document holds several, or none by that name.",
+            "bad_request")])
+    depth, cost = operation_measure(graphql_schema, document, definition, variables)
+    if depth > settings.GRAPHQL_MAX_DEPTH:
+        raise OperationRefused([request_error(
+            f"The operation is {depth} fields deep; the limit is {settings.GRAPHQL_MAX_DEPTH}.", "query_too_deep")])
+    if cost > settings.GRAPHQL_MAX_COST:
+        raise OperationRefused([request_error(
+            f"The operation may return {cost:,} objects; the limit is {settings.GRAPHQL_MAX_COST:,}. Ask for "
+            "smaller pages (first) or fewer nested lists.", "query_too_costly", cost=cost,
+            limit=settings.GRAPHQL_MAX_COST)])
+    built = ExecutionContext.build(graphql_schema, document, raw_variable_values=variables, operation_name=name)
+    if isinstance(built, list):
+        raise OperationRefused(_coded(built, "graphql_validation_failed"))  # variables that do not fit
+    return Operation(document=document, definition=definition, variables=variables, name=name)
+
+
+async def operation_execute(operation: Operation, context) -> dict:
+    """A query or mutation's result, formatted: {"data": ..., "errors"?: [...]}."""
+    result = execute(schema.graphql_schema, operation.document, context_value=context,
+                     variable_values=operation.variables, operation_name=operation.name)
+    if isawaitable(result):
+        result = await result
+    return result_formatted(result)
+
+
+async def operation_subscribe(operation: Operation, context):
+    """A subscription's stream of ExecutionResults, or an ExecutionResult with its errors."""
+    return await subscribe(schema.graphql_schema, operation.document, context_value=context,
+                           variable_values=operation.variables, operation_name=operation.name)
+
+
+def result_formatted(result: ExecutionResult) -> dict:
+    answer = {"data": result.data}
+    if result.errors:
+        answer["errors"] = [error_formatted(error) for error in result.errors]
+    return answer

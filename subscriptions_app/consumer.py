@@ -1,0 +1,354 @@
+"""GraphQL over WebSocket at /graphql (the HTTP endpoint's path).
+
+Speaks `graphql-transport-ws` (the graphql-ws library's protocol) and, for Apollo's old
+WebSocketLink, the legacy `graphql-ws` subprotocol of subscriptions-transport-ws; a handshake
+offering neither is refused. Queries and mutations run over the socket too. The caller
+authenticates in `connection_init` (or with an Authorization header on the upgrade request) with
+the same credentials as HTTP; every operation is prepared, limited and executed as over HTTP
+(evaapi.graphql.execution) and counts against the tenant's rate limit.
+
+Close codes (graphql-transport-ws): 4400 a bad message, 4401 subscribe before the ack, 4403
+forbidden (bad or revoked credentials, a tenant at its connection limit), 4408 no
+connection_init in time, 4409 a subscription id in use, 4429 a second connection_init, 4500 an
+internal error; 1009 a message over the size limit, 1011 two pings without a pong."""
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+
+import jwt
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from evaapi.auth.ratelimit import RateLimiterUnavailable
+from evaapi.auth.services.principals import principal_for
+from evaapi.auth.throttling import principal_rate_limit
+from evaapi.concurrency import run_sync
+from evaapi.events.domain import Event
+from evaapi.exceptions import NotAuthenticated, ServiceError
+from evaapi.graphql.context import GraphQLContext
+from evaapi.graphql.errors import request_error
+from evaapi.graphql.execution import (
+    OperationRefused,
+    operation_execute,
+    operation_prepare,
+    operation_subscribe,
+    result_formatted,
+)
+from subscriptions_app.connections import connection_refresh, connection_release, connection_take
+from subscriptions_app.streams import EventStream
+
+logger = logging.getLogger("evaapi.subscriptions")
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+
+
+def _credentials(payload: dict | None, scope) -> str | None:
+    """From connection_init's payload ({"Authorization": "Bearer …"} or {"apiKey": "eva_…"}),
+    else from the upgrade request's Authorization header."""
+    for name in ("Authorization", "authorization"):
+        value = (payload or {}).get(name)
+        if isinstance(value, str) and value.strip():
+            scheme, _, token = value.strip().partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else value.strip()
+    api_key = (payload or {}).get("apiKey")
+    if isinstance(api_key, str) and api_key.strip():
+        return api_key.strip()
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+def _expires_at(credentials: str) -> float | None:
+    """A token's expiry (its signature was checked by principal_for); None for an API key."""
+    if credentials.startswith("eva_"):
+        return None
+    try:
+        exp = jwt.decode(credentials, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        return None
+    return float(exp) if isinstance(exp, int | float) else None
+
+
+class GraphQLConsumer(AsyncWebsocketConsumer):
+    protocol = None
+
+    async def connect(self):
+        offered = self.scope.get("subprotocols") or []
+        self.protocol = TRANSPORT_WS if TRANSPORT_WS in offered else LEGACY_WS if LEGACY_WS in offered else None
+        if self.protocol is None:
+            await self.close()  # before accept: the handshake is refused
+            return
+        self.principal = None
+        self.credentials = None
+        self.init_received = False
+        self.closing = False
+        self.operations: dict[str, asyncio.Task] = {}
+        self.streams: dict[str, set[EventStream]] = {}
+        self.background: set[asyncio.Task] = set()
+        self.pong_due = 0
+        self.counted = False
+        await self.accept(self.protocol)
+        self._spawn(self._init_deadline())
+
+    # --- sending and closing -----------------------------------------------------------------
+    async def _send(self, message: dict) -> None:
+        if not self.closing:
+            await self.send(text_data=json.dumps(message, separators=(",", ":")))
+
+    async def _close(self, code: int, reason: str) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code, reason=reason)
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.create_task(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    @property
+    def legacy(self) -> bool:
+        return self.protocol == LEGACY_WS
+
+    # --- receiving -------------------------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            return await self._close(4400, "Messages are JSON text.")
+        if len(text_data.encode()) > settings.GRAPHQL_WS_MAX_MESSAGE_BYTES:
+            return await self._close(1009, f"A message takes at most {settings.GRAPHQL_WS_MAX_MESSAGE_BYTES} bytes.")
+        try:
+            message = json.loads(text_data)
+        except (ValueError, RecursionError):
+            return await self._close(4400, "Invalid message received: not JSON.")
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return await self._close(4400, "Invalid message received: no type.")
+        handlers = self._legacy_handlers() if self.legacy else self._handlers()
+        handler = handlers.get(message["type"])
+        if handler is None:
+            return await self._close(4400, f"Invalid message received: unknown type {message['type'][:50]!r}.")
+        try:
+            await handler(message)
+        except Exception:
+            logger.exception("a GraphQL WebSocket message failed")
+            await self._close(4500, "Internal error.")
+
+    def _handlers(self):
+        return {"connection_init": self._on_init, "ping": self._on_ping, "pong": self._on_pong,
+                "subscribe": self._on_subscribe, "complete": self._on_complete}
+
+    def _legacy_handlers(self):
+        return {"connection_init": self._on_init, "start": self._on_subscribe, "stop": self._on_complete,
+                "connection_terminate": self._on_terminate}
+
+    async def _on_init(self, message: dict) -> None:
+        if self.init_received:
+            return await self._close(4429, "Too many initialisation requests.")
+        self.init_received = True
+        payload = message.get("payload")
+        if payload is not None and not isinstance(payload, dict):
+            return await self._close(4400, "Invalid message received: the payload is not an object.")
+        self.credentials = _credentials(payload, self.scope)
+        try:
+            principal = await run_sync(self._authenticate)
+        except ServiceError as exc:
+            if self.legacy:
+                await self._send({"type": "connection_error", "payload": {"message": exc.message}})
+            return await self._close(4403, f"Forbidden: {exc.message}"[:120])
+        self.principal = principal
+        await self._send({"type": "connection_ack"})
+        if self.legacy:
+            await self._send({"type": "ka"})
+        self._spawn(self._keep_alive())
+        self._spawn(self._credentials_watch())
+
+    def _authenticate(self):
+        if self.credentials is None:
+            raise NotAuthenticated("No credentials: send {\"Authorization\": \"Bearer …\"} in connection_init.")
+        principal = principal_for(credentials=self.credentials)
+        if not connection_take(tenant_id=principal.tenant.id, channel=self.channel_name):
+            raise NotAuthenticated(f"This tenant holds {settings.GRAPHQL_WS_MAX_CONNECTIONS_PER_TENANT} sockets "
+                                   "already.")
+        self.counted = True
+        return principal
+
+    async def _on_ping(self, message: dict) -> None:
+        await self._send({"type": "pong"})
+
+    async def _on_pong(self, message: dict) -> None:
+        self.pong_due = 0
+
+    async def _on_terminate(self, message: dict) -> None:
+        await self._close(1000, "Terminated.")
+
+    async def _on_subscribe(self, message: dict) -> None:
+        if self.principal is None:
+            return await self._close(4401, "Unauthorized: connection_init first.")
+        op_id, payload = message.get("id"), message.get("payload")
+        if not isinstance(op_id, str) or not op_id or len(op_id) > 200 or not isinstance(payload, dict) \
+                or not isinstance(payload.get("query"), str):
+            return await self._close(4400, "Invalid message received: subscribe needs an id and a payload with a "
+                                           "query.")
+        if op_id in self.operations:
+            return await self._close(4409, f"Subscriber for {op_id} already exists.")
+        variables, name = payload.get("variables"), payload.get("operationName")
+        if not isinstance(variables or {}, dict) or not isinstance(name or "", str):
+            return await self._close(4400, "Invalid message received: variables must be an object.")
+        if len(self.operations) >= settings.GRAPHQL_WS_MAX_SUBSCRIPTIONS:
+            return await self._error(op_id, [request_error(
+                f"At most {settings.GRAPHQL_WS_MAX_SUBSCRIPTIONS} operations at once on one socket.",
+                "too_many_subscriptions")])
+        task = asyncio.create_task(self._operation(op_id, payload["query"], variables, name))
+        self.operations[op_id] = task
+        task.add_done_callback(lambda _: self.operations.pop(op_id, None) if self.operations.get(op_id) is task
+                               else None)
+
+    async def _on_complete(self, message: dict) -> None:
+        task = self.operations.pop(message.get("id"), None) if isinstance(message.get("id"), str) else None
+        if task is not None:
+            task.cancel()
+
+    # --- operations ------------------------------------------------------------------------
+    async def _next(self, op_id: str, result: dict) -> None:
+        await self._send({"id": op_id, "type": "data" if self.legacy else "next", "payload": result})
+
+    async def _error(self, op_id: str, errors: list[dict]) -> None:
+        # The legacy protocol's error carries one error object.
+        await self._send({"id": op_id, "type": "error", "payload": errors[0] if self.legacy else errors})
+
+    async def _complete(self, op_id: str) -> None:
+        await self._send({"id": op_id, "type": "complete"})
+
+    async def _operation(self, op_id: str, query: str, variables, name) -> None:
+        try:
+            limited = await run_sync(self._rate_limit)
+            if limited is not None:
+                return await self._error(op_id, [limited])
+            try:
+                operation = operation_prepare(query, variables, name)
+            except OperationRefused as refused:
+                return await self._error(op_id, refused.errors)
+            context = GraphQLContext(principal=self.principal, events_listen=self._listen)
+            if not operation.is_subscription:
+                await self._next(op_id, await operation_execute(operation, context))
+                return await self._complete(op_id)
+            stream = await operation_subscribe(operation, context)
+            if not hasattr(stream, "__aiter__"):
+                return await self._error(op_id, result_formatted(stream)["errors"])
+            try:
+                async for result in stream:
+                    await self._next(op_id, result_formatted(result))
+            finally:
+                await stream.aclose()
+            await self._complete(op_id)
+        except asyncio.CancelledError:
+            raise  # the client completed it, or the socket closed: nothing more to say
+        except Exception:
+            logger.exception("GraphQL operation %s over WebSocket failed", op_id)
+            await self._error(op_id, [request_error("An unexpected error occurred; it has been logged.",
+                                                    "internal_error")])
+
+    def _rate_limit(self) -> dict | None:
+        try:
+            result = principal_rate_limit(self.principal)
+        except RateLimiterUnavailable:
+            return request_error("Rate limiting is unavailable; try again shortly.", "service_unavailable")
+        if result is not None and not result.allowed:
+            return request_error("Rate limit exceeded; try again later.", "rate_limited",
+                                 retry_after=result.retry_after)
+        return None
+
+    # --- events ----------------------------------------------------------------------------
+    async def _listen(self, *, groups: list[str], types=None, accept=None) -> EventStream:
+        """A stream of the events of these groups: the socket joins each (once, however many
+        streams want it) before this returns, so an event published after it is not missed."""
+        stream = EventStream(groups=groups, types=types, accept=accept, capacity=settings.GRAPHQL_WS_QUEUE_SIZE,
+                             on_close=self._unlisten)
+        for group in groups:
+            members = self.streams.setdefault(group, set())
+            if not members:
+                await self.channel_layer.group_add(group, self.channel_name)
+            members.add(stream)
+        return stream
+
+    async def _unlisten(self, stream: EventStream) -> None:
+        for group in stream.groups:
+            members = self.streams.get(group)
+            if members is None:
+                continue
+            members.discard(stream)
+            if not members:
+                del self.streams[group]
+                with contextlib.suppress(Exception):
+                    await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def event_published(self, message: dict) -> None:
+        """A Channels group message (evaapi.events.sinks.channels_publish)."""
+        members = self.streams.get(message.get("group"))
+        if not members:
+            return
+        event = Event.from_dict(message["event"])
+        for stream in list(members):
+            stream.offer(event)
+
+    # --- timers ----------------------------------------------------------------------------
+    async def _init_deadline(self) -> None:
+        await asyncio.sleep(settings.GRAPHQL_WS_INIT_TIMEOUT_SECONDS)
+        if self.principal is None and not self.init_received:
+            await self._close(4408, "Connection initialisation timeout.")
+
+    async def _keep_alive(self) -> None:
+        """graphql-transport-ws: a ping every interval, closing after two unanswered; legacy: `ka`.
+        Either way the tenant's count of this socket is refreshed."""
+        interval = settings.GRAPHQL_WS_PING_INTERVAL_SECONDS
+        while not self.closing:
+            await asyncio.sleep(interval)
+            if self.legacy:
+                await self._send({"type": "ka"})
+            else:
+                if self.pong_due >= 2:
+                    return await self._close(1011, "No pong to two pings.")
+                self.pong_due += 1
+                await self._send({"type": "ping"})
+            with contextlib.suppress(Exception):
+                await run_sync(connection_refresh, tenant_id=self.principal.tenant.id, channel=self.channel_name)
+
+    async def _credentials_watch(self) -> None:
+        """Ends the socket when its credentials stop holding: a token at its expiry, a revoked
+        key or a suspended tenant within GRAPHQL_WS_AUTH_RECHECK_SECONDS."""
+        expires_at = _expires_at(self.credentials)
+        while not self.closing:
+            wait = settings.GRAPHQL_WS_AUTH_RECHECK_SECONDS
+            if expires_at is not None:
+                wait = min(wait, max(0.0, expires_at - time.time()))
+            await asyncio.sleep(wait)
+            if expires_at is not None and time.time() >= expires_at:
+                return await self._close(4403, "Forbidden: the token expired.")
+            try:
+                await run_sync(principal_for, credentials=self.credentials)
+            except ServiceError as exc:
+                return await self._close(4403, f"Forbidden: {exc.message}"[:120])
+            except Exception:
+                logger.warning("re-checking a socket's credentials failed; will try again", exc_info=True)
+
+    async def disconnect(self, code):
+        if self.protocol is None:
+            return  # refused at the handshake: nothing was started
+        self.closing = True
+        tasks = [*self.operations.values(), *self.background]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for group in list(self.streams):
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(group, self.channel_name)
+        self.streams.clear()
+        if self.counted:
+            with contextlib.suppress(Exception):
+                await run_sync(connection_release, tenant_id=self.principal.tenant.id, channel=self.channel_name)
