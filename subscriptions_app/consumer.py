@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import Counter
 
 import jwt
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -37,6 +38,7 @@ from evaapi.graphql.execution import (
     operation_subscribe,
     result_formatted,
 )
+from evaapi.store.metrics import store_calls_open
 from subscriptions_app.connections import connection_refresh, connection_release, connection_take
 from subscriptions_app.streams import EventStream
 
@@ -94,6 +96,11 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         self.background: set[asyncio.Task] = set()
         self.pong_due = 0
         self.counted = False
+        self.opened = time.monotonic()
+        self.operations_run = 0
+        # The socket's store calls, logged when it closes (as a request's are): whatever its
+        # operations and subscriptions read, on whichever task.
+        self.store_calls, _ = store_calls_open()
         await self.accept(self.protocol)
         self._spawn(self._init_deadline())
 
@@ -206,6 +213,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
                 "too_many_subscriptions")])
         task = asyncio.create_task(self._operation(op_id, payload["query"], variables, name))
         self.operations[op_id] = task
+        self.operations_run += 1
         task.add_done_callback(lambda _: self.operations.pop(op_id, None) if self.operations.get(op_id) is task
                                else None)
 
@@ -352,3 +360,9 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         if self.counted:
             with contextlib.suppress(Exception):
                 await run_sync(connection_release, tenant_id=self.principal.tenant.id, channel=self.channel_name)
+        logger.info("socket closed", extra={
+            "protocol": self.protocol, "tenant_id": self.principal.tenant.id if self.principal else None,
+            "close_code": code, "duration_ms": round((time.monotonic() - self.opened) * 1000, 2),
+            "operations": self.operations_run, "store_calls": self.store_calls.calls,
+            "store_calls_by": dict(Counter(self.store_calls.log)),
+        })

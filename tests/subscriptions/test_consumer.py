@@ -350,3 +350,51 @@ async def test_the_legacy_graphql_ws_protocol(owner):
     assert await _quiet(socket)
     await socket.send_json_to({"type": "connection_terminate"})
     assert await _closed(socket) == 1000
+
+
+async def test_an_expiring_token_ends_its_socket_at_expiry(owner):
+    from django.contrib.auth import get_user_model
+
+    from evaapi.auth.models import TenantMembership
+    from evaapi.auth.tokens import local_token_encode
+
+    tenant, _ = owner
+
+    def member_token() -> str:
+        user = get_user_model().objects.create_user(username=f"ws-{tenant.id[:8]}", password="a long password 1")
+        TenantMembership.objects.create(user=user, tenant_id=tenant.id, scopes=["spaces:read"])
+        return local_token_encode(user_id=user.id, tenant_id=tenant.id, scopes=["spaces:read"],
+                                  password_hash=user.password, lifetime=2)
+
+    token = await sync_to_async(member_token)()
+    socket = await _ready(token)
+    started = asyncio.get_running_loop().time()
+    assert await _closed(socket) == 4403
+    assert asyncio.get_running_loop().time() - started < 4
+
+
+async def test_one_event_to_many_subscribers_in_a_process_reads_its_object_once(owner, caplog):
+    """documentAdded yields the Document: its subscribers in one process share one read of it.
+    Each socket logs its store calls when it closes; a shared read counts for one of them."""
+    tenant, key = owner
+    space = await sync_to_async(space_create)(tenant=tenant, actor="test", name="Fan-out")
+    calls = {}
+    for subscribers in (1, 5):
+        caplog.clear()
+        sockets = [await _ready(key) for _ in range(subscribers)]
+        for socket in sockets:
+            await _subscribe(socket, "a", "subscription($s: UUID!) { documentAdded(spaceId: $s) { id } }",
+                             {"s": space.id})
+        await asyncio.sleep(0.3)
+        document = await sync_to_async(document_upload)(
+            tenant=tenant, actor="test", space_id=space.id, filename=f"f{subscribers}.txt",
+            file=SimpleUploadedFile("f.txt", f"Fan-out text {subscribers}. ".encode() * 10))
+        for socket in sockets:
+            message = await socket.receive_json_from(timeout=5)
+            assert message["payload"]["data"]["documentAdded"]["id"] == document.id
+        for socket in sockets:
+            await socket.disconnect()
+        closed = [r for r in caplog.records if r.getMessage() == "socket closed"]
+        assert len(closed) == subscribers
+        calls[subscribers] = sum(r.store_calls_by.get("read documents", 0) for r in closed)
+    assert calls == {1: 1, 5: 1}
