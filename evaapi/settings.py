@@ -409,8 +409,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-tenant document Q&A. Available now: authentication (API keys, login, Entra ID tokens), "
     "API keys, the audit log, spaces, documents (upload, text extraction, chunks), events, queries "
     "(questions answered from a space's documents, with citations) and webhooks (signed deliveries of events, "
-    "with retries and dead letters). The same domain is served as GraphQL at /graphql (docs/graphql.md); "
-    "subscriptions are coming. "
+    "with retries and dead letters). The same domain is served as GraphQL at /graphql (docs/graphql.md), "
+    "with subscriptions over WebSocket at the same path (docs/subscriptions.md). "
     "Errors: {\"error\": {\"code\", \"message\", \"details\"}, \"request_id\"}.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
