@@ -1,14 +1,21 @@
 // GraphiQL for /graphql: operations POSTed to this page's path, subscriptions over WebSocket at
-// the same path. Credentials go in the Headers tab: {"Authorization": "Bearer eva_..."}.
+// the same path. Credentials go in the Headers tab: {"Authorization": "Bearer eva_..."}; the
+// socket sends the same headers in its connection_init (a browser cannot set them on a socket).
 (function () {
   var path = window.location.pathname;
-  var fetcher = GraphiQL.createFetcher({
+  var headers = {};
+  var base = GraphiQL.createFetcher({
     url: path,
     wsClient: graphqlWs.createClient({
       url: window.location.origin.replace(/^http/, "ws") + path,
       lazy: true,
+      connectionParams: function () { return headers; },
     }),
   });
+  function fetcher(params, options) {
+    headers = (options && options.headers) || {};
+    return base(params, options);
+  }
 
   function App() {
     var state = React.useState("");
