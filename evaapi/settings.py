@@ -243,7 +243,9 @@ RQ = {"JOB_CLASS": "evaapi.jobs.CountedJob", "COMMIT_MODE": "auto"}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # A socket timeout above the layer's 5 s blocking read (BZPOPMIN): at redis-py's default
+        # of 5 s the read of an idle socket's channel times out and kills its consumer.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}]},
     }
 }
 

@@ -398,3 +398,15 @@ async def test_one_event_to_many_subscribers_in_a_process_reads_its_object_once(
         assert len(closed) == subscribers
         calls[subscribers] = sum(r.store_calls_by.get("read documents", 0) for r in closed)
     assert calls == {1: 1, 5: 1}
+
+
+async def test_an_idle_socket_outlives_the_channel_layers_blocking_read(owner):
+    """The layer reads its channel with a 5 s blocking call; a Redis socket timeout no longer
+    than that would kill an idle subscriber's consumer (redis-py's default is 5 s)."""
+    tenant, key = owner
+    socket = await _ready(key)
+    await _subscribe(socket, "idle", "subscription { events { type } }")
+    assert await socket.receive_nothing(timeout=7)
+    await sync_to_async(space_create)(tenant=tenant, actor="test", name="After a quiet while")
+    assert (await socket.receive_json_from(timeout=5))["payload"]["data"]["events"]["type"] == "space.created"
+    await socket.disconnect()
