@@ -240,11 +240,18 @@ RQ_QUEUES = {
 # Jobs are queued at once: what they work on is in the document store, which Django's database
 # transactions do not cover (django-rq would otherwise wait for a commit that may never come).
 RQ = {"JOB_CLASS": "evaapi.jobs.CountedJob", "COMMIT_MODE": "auto"}
+# The Channels layer (subscriptions' events) over Redis: "pubsub" publishes each group message
+# once, and every server process hands it to its own members; "core" copies it into each
+# member's channel. bench/subscriptions.py measures both (bench/README.md says why the default).
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "core")
+if CHANNEL_LAYER not in ("core", "pubsub"):
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be core or pubsub, got {CHANNEL_LAYER!r}")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # A socket timeout above the layer's 5 s blocking read (BZPOPMIN): at redis-py's default
-        # of 5 s the read of an idle socket's channel times out and kills its consumer.
+        "BACKEND": {"core": "channels_redis.core.RedisChannelLayer",
+                    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer"}[CHANNEL_LAYER],
+        # A socket timeout above the core layer's 5 s blocking read (BZPOPMIN): at redis-py's
+        # default of 5 s the read of an idle socket's channel times out and kills its consumer.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}]},
     }
 }

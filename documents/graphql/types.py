@@ -29,10 +29,10 @@ class Document(graphene.ObjectType):
     processed_at = DateTime()
 
     @staticmethod
-    async def resolve_space(document, info):
+    def resolve_space(document, info):
         from spaces.graphql.dataloaders import spaces_by_id_load
 
-        return await info.context.loader(spaces_by_id_load).load(document.space_id)
+        return info.context.load(spaces_by_id_load, document.space_id)
 
     @staticmethod
     def resolve_status(document, info):

@@ -1,6 +1,7 @@
 import graphene
 
 from evaapi.auth import scopes
+from evaapi.graphql.lookahead import selects
 from evaapi.graphql.permissions import requires_scope
 from evaapi.graphql.relay import after_argument, first_argument
 from evaapi.graphql.types import JSON, DateTime
@@ -41,8 +42,9 @@ class Space(graphene.ObjectType):
     async def resolve_query_runs(space, info, first, after=None, status=None):
         from spaces.queries.graphql.dataloaders import space_query_runs_connection
 
-        return await space_query_runs_connection(info.context, space_id=space.id, first=first, after=after,
-                                                 status=status)
+        return await space_query_runs_connection(
+            info.context, space_id=space.id, first=first, after=after, status=status,
+            cited_documents=selects(info, "edges", "node", "result", "citations", "document"))
 
 
 class SpaceConnection(graphene.relay.Connection):

@@ -23,13 +23,23 @@ async def query_runs_of_spaces_load(context, keys: list[tuple]) -> list:
     return [pages[key] for key in keys]
 
 
-async def space_query_runs_connection(context, *, space_id: str, first: int, after: str | None, status):
-    """`Space.queryRuns`: batched across the response's spaces from the top; a later page alone."""
+async def space_query_runs_connection(context, *, space_id: str, first: int, after: str | None, status,
+                                      cited_documents: bool):
+    """`Space.queryRuns`: batched across the response's spaces from the top; a later page alone.
+    With `cited_documents` (the operation asks for the answers' cited documents), those are
+    loaded here, for every space's page in one batch, so each citation's `document` is at hand."""
+    from documents.graphql.dataloaders import documents_by_id_load
     from spaces.queries.graphql.types import QueryRunConnection
 
     status = enum_value(status)
     if after is None:
         runs, more = await context.loader(query_runs_of_spaces_load).load((space_id, first_check(first), status))
-        return connection_make(QueryRunConnection, runs, has_next=more)
-    read = partial(selectors.query_list, tenant=context.tenant, space_id=space_id, status=status)
-    return await run_sync(page_connection, QueryRunConnection, read, first=first, after=after)
+        connection = connection_make(QueryRunConnection, runs, has_next=more)
+    else:
+        read = partial(selectors.query_list, tenant=context.tenant, space_id=space_id, status=status)
+        connection = await run_sync(page_connection, QueryRunConnection, read, first=first, after=after)
+    if cited_documents:
+        cited = {citation["document_id"] for edge in connection.edges for citation in
+                 (edge.node.result or {}).get("citations", ())}
+        await context.loader(documents_by_id_load).load_many(sorted(cited))
+    return connection

@@ -25,10 +25,10 @@ class Citation(graphene.ObjectType):
     score = graphene.Float(required=True)
 
     @staticmethod
-    async def resolve_document(citation, info):
+    def resolve_document(citation, info):
         from documents.graphql.dataloaders import documents_by_id_load
 
-        return await info.context.loader(documents_by_id_load).load(citation["document_id"])
+        return info.context.load(documents_by_id_load, citation["document_id"])
 
 
 class QueryLatency(graphene.ObjectType):
@@ -68,10 +68,10 @@ class QueryRun(graphene.ObjectType):
     deadline_at = DateTime(required=True)
 
     @staticmethod
-    async def resolve_space(run, info):
+    def resolve_space(run, info):
         from spaces.graphql.dataloaders import spaces_by_id_load
 
-        return await info.context.loader(spaces_by_id_load).load(run.space_id)
+        return info.context.load(spaces_by_id_load, run.space_id)
 
     @staticmethod
     def resolve_status(run, info):
