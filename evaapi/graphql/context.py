@@ -1,5 +1,6 @@
 """What every resolver of one GraphQL request sees: who is calling, and the request's loaders."""
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ class GraphQLContext:
     # Over a WebSocket: `events_listen(groups=[...], types=[...], accept=...)` -> an EventStream
     # fed by the socket's Channels groups (subscriptions_app). None over HTTP.
     events_listen: Callable | None = None
+    closed: bool = False  # the operation ended (or its client went away): late batches drop their results
     memo: dict = field(default_factory=dict)  # per-request answers that do not change (lookahead)
     _loaders: dict = field(default_factory=dict)
     _caches: dict = field(default_factory=dict)
@@ -30,7 +32,12 @@ class GraphQLContext:
         loader = self._loaders.get(batch_load)
         if loader is None:
             async def load(keys):
-                return await batch_load(self, list(keys))
+                values = await batch_load(self, list(keys))
+                if self.closed:
+                    # The request was cancelled meanwhile, and its loads with it: a cancelled
+                    # batch, not results set on cancelled futures (an error nobody would read).
+                    raise asyncio.CancelledError
+                return values
 
             cache = self._caches[batch_load] = {}
             loader = self._loaders[batch_load] = DataLoader(batch_load_fn=load, max_batch_size=MAX_BATCH_SIZE,

@@ -106,11 +106,14 @@ def _is_awaitable(value) -> bool:
 
 async def operation_execute(operation: Operation, context) -> dict:
     """A query or mutation's result, formatted: {"data": ..., "errors"?: [...]}."""
-    result = execute(schema.graphql_schema, operation.document, context_value=context,
-                     variable_values=operation.variables, operation_name=operation.name,
-                     is_awaitable=_is_awaitable)
-    if isawaitable(result):
-        result = await result
+    try:
+        result = execute(schema.graphql_schema, operation.document, context_value=context,
+                         variable_values=operation.variables, operation_name=operation.name,
+                         is_awaitable=_is_awaitable)
+        if isawaitable(result):
+            result = await result
+    finally:
+        context.closed = True
     return result_formatted(result)
 
 
