@@ -37,9 +37,11 @@ from evaapi.graphql.execution import (
     operation_prepare,
     operation_subscribe,
     result_formatted,
+    subscription_event_execute,
 )
 from evaapi.store.metrics import store_calls_open
 from subscriptions_app.connections import connection_refresh, connection_release, connection_take
+from subscriptions_app.objects import once_per_event
 from subscriptions_app.streams import EventStream
 
 logger = logging.getLogger("evaapi.subscriptions")
@@ -226,6 +228,28 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
     async def _next(self, op_id: str, result: dict) -> None:
         await self._send({"id": op_id, "type": "data" if self.legacy else "next", "payload": result})
 
+    def _next_text(self, op_id: str, payload_text: str) -> str:
+        return f'{{"id":{json.dumps(op_id)},"type":"{"data" if self.legacy else "next"}","payload":{payload_text}}}'
+
+    async def _send_text(self, text: str) -> None:
+        if not self.closing:
+            await self.send(text_data=text)
+
+    async def _event_payload(self, operation, context, event) -> str:
+        """The subscription's message for the event, as JSON text: made once in this process
+        for every subscriber of the same operation, variables, tenant and scopes (they would all
+        get the same), so one event to N subscribers is one execution, not N."""
+        async def make() -> str:
+            payload = await subscription_event_execute(operation, context, event)
+            return json.dumps(payload, separators=(",", ":"))
+
+        if not isinstance(event, Event):
+            return await make()  # a Dropped marker: this subscriber's own
+        principal = self.principal
+        key = ("payload", event.id, principal.tenant.id, principal.scopes, operation.source,
+               json.dumps(operation.variables, sort_keys=True, default=str), operation.name)
+        return await once_per_event(key, make)
+
     async def _error(self, op_id: str, errors: list[dict]) -> None:
         # The legacy protocol's error carries one error object.
         await self._send({"id": op_id, "type": "error", "payload": errors[0] if self.legacy else errors})
@@ -250,8 +274,8 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
             if not hasattr(stream, "__aiter__"):
                 return await self._error(op_id, result_formatted(stream)["errors"])
             try:
-                async for result in stream:
-                    await self._next(op_id, result_formatted(result))
+                async for event in stream:
+                    await self._send_text(self._next_text(op_id, await self._event_payload(operation, context, event)))
             finally:
                 await stream.aclose()
             await self._complete(op_id)

@@ -1,5 +1,6 @@
-"""The object an event is about (a document, a query), read once per event in a process however
-many of its subscribers want it: the first asks the store, the others await the same read."""
+"""Work done once per event in a process however many of its subscribers need it: the object an
+event is about (a document, a query), and each distinct subscription's message for the event.
+The first subscriber to ask does the work; the others await the same result."""
 
 import asyncio
 from collections import OrderedDict
@@ -7,18 +8,23 @@ from weakref import WeakKeyDictionary
 
 from evaapi.concurrency import run_sync
 
-_KEPT = 1000  # recent reads per event loop; an event's subscribers ask within milliseconds
-_reads: WeakKeyDictionary = WeakKeyDictionary()  # event loop -> OrderedDict[key, Future]
+_KEPT = 1000  # recent results per event loop; an event's subscribers ask within milliseconds
+_results: WeakKeyDictionary = WeakKeyDictionary()  # event loop -> OrderedDict[key, Task]
+
+
+async def once_per_event(key: tuple, make):
+    """`await make()` once per `key`; `key` names the event and the tenant (and whatever else
+    the result depends on), so a result is never shared across tenants."""
+    loop = asyncio.get_running_loop()
+    results = _results.setdefault(loop, OrderedDict())
+    task = results.get(key)
+    if task is None:
+        task = results[key] = loop.create_task(make())
+        if len(results) > _KEPT:
+            results.popitem(last=False)
+    return await asyncio.shield(task)
 
 
 async def object_for_event(key: tuple, read, /, **kwargs):
-    """`read(**kwargs)` (a selector, on the sync pool) once per `key`; `key` names the event and
-    the tenant, so a read is never shared across tenants."""
-    loop = asyncio.get_running_loop()
-    reads = _reads.setdefault(loop, OrderedDict())
-    future = reads.get(key)
-    if future is None:
-        future = reads[key] = loop.create_task(run_sync(read, **kwargs))
-        if len(reads) > _KEPT:
-            reads.popitem(last=False)
-    return await asyncio.shield(future)
+    """`read(**kwargs)` (a selector, on the sync pool) once per `key`."""
+    return await once_per_event(("object", *key), lambda: run_sync(read, **kwargs))

@@ -19,9 +19,9 @@ from graphql import (
     parse,
     recommended_rules,
     specified_rules,
-    subscribe,
     validate,
 )
+from graphql.execution import create_source_event_stream
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from evaapi.graphql.errors import error_formatted, request_error
@@ -43,6 +43,7 @@ class Operation:
     definition: OperationDefinitionNode
     variables: dict | None
     name: str | None
+    source: str  # the operation's text, as sent
 
     @property
     def is_subscription(self) -> bool:
@@ -95,7 +96,7 @@ def _prepare(query: str, variables: dict | None, name: str | None) -> Operation:
     built = ExecutionContext.build(graphql_schema, document, raw_variable_values=variables, operation_name=name)
     if isinstance(built, list):
         raise OperationRefused(_coded(built, "graphql_validation_failed"))  # variables that do not fit
-    return Operation(document=document, definition=definition, variables=variables, name=name)
+    return Operation(document=document, definition=definition, variables=variables, name=name, source=query)
 
 
 def _is_awaitable(value) -> bool:
@@ -118,9 +119,20 @@ async def operation_execute(operation: Operation, context) -> dict:
 
 
 async def operation_subscribe(operation: Operation, context):
-    """A subscription's stream of ExecutionResults, or an ExecutionResult with its errors."""
-    return await subscribe(schema.graphql_schema, operation.document, context_value=context,
-                           variable_values=operation.variables, operation_name=operation.name)
+    """A subscription's source stream (what its `subscribe_…` returned: the events it yields),
+    or an ExecutionResult with its errors. Each event becomes a result through
+    `subscription_event_execute`."""
+    return await create_source_event_stream(schema.graphql_schema, operation.document, context_value=context,
+                                            variable_values=operation.variables, operation_name=operation.name)
+
+
+async def subscription_event_execute(operation: Operation, context, event) -> dict:
+    """One event of a subscription's stream, as the subscriber's result, formatted."""
+    result = execute(schema.graphql_schema, operation.document, root_value=event, context_value=context,
+                     variable_values=operation.variables, operation_name=operation.name, is_awaitable=_is_awaitable)
+    if isawaitable(result):
+        result = await result
+    return result_formatted(result)
 
 
 def result_formatted(result: ExecutionResult) -> dict:
