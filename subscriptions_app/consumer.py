@@ -20,6 +20,7 @@ import time
 from collections import Counter
 
 import jwt
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -40,7 +41,12 @@ from evaapi.graphql.execution import (
     subscription_event_execute,
 )
 from evaapi.store.metrics import store_calls_open
-from subscriptions_app.connections import connection_refresh, connection_release, connection_take
+from subscriptions_app.connections import (
+    connection_release,
+    connection_take,
+    connection_track,
+    connection_untrack,
+)
 from subscriptions_app.objects import once_per_event
 from subscriptions_app.streams import EventStream
 
@@ -82,6 +88,16 @@ def _expires_at(credentials: str) -> float | None:
 
 class GraphQLConsumer(AsyncWebsocketConsumer):
     protocol = None
+
+    async def dispatch(self, message):
+        # Channels' own dispatch closes Django's stale database connections before every
+        # message: a hop to its one shared sync thread per message, which under thousands of
+        # sockets' pings queued for seconds and let sockets miss their pongs. This consumer's
+        # database work runs through run_sync, whose pool does that itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         offered = self.scope.get("subprotocols") or []
@@ -171,6 +187,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
                 await self._send({"type": "connection_error", "payload": {"message": exc.message}})
             return await self._close(4403, f"Forbidden: {exc.message}"[:120])
         self.principal = principal
+        connection_track(tenant_id=principal.tenant.id, channel=self.channel_name)
         await self._send({"type": "connection_ack"})
         if self.legacy:
             await self._send({"type": "ka"})
@@ -336,8 +353,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
             await self._close(4408, "Connection initialisation timeout.")
 
     async def _keep_alive(self) -> None:
-        """graphql-transport-ws: a ping every interval, closing after two unanswered; legacy: `ka`.
-        Either way the tenant's count of this socket is refreshed."""
+        """graphql-transport-ws: a ping every interval, closing after two unanswered; legacy: `ka`."""
         interval = settings.GRAPHQL_WS_PING_INTERVAL_SECONDS
         while not self.closing:
             await asyncio.sleep(interval)
@@ -348,8 +364,6 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
                     return await self._close(1011, "No pong to two pings.")
                 self.pong_due += 1
                 await self._send({"type": "ping"})
-            with contextlib.suppress(Exception):
-                await run_sync(connection_refresh, tenant_id=self.principal.tenant.id, channel=self.channel_name)
 
     async def _credentials_watch(self) -> None:
         """Ends the socket when its credentials stop holding: a token at its expiry, a revoked
@@ -382,6 +396,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
         self.streams.clear()
         if self.counted:
+            connection_untrack(channel=self.channel_name)
             with contextlib.suppress(Exception):
                 await run_sync(connection_release, tenant_id=self.principal.tenant.id, channel=self.channel_name)
         logger.info("socket closed", extra={
