@@ -41,10 +41,11 @@ def test_admin_assets_are_served(client):
     assert response.status_code == 200
 
 
-def test_the_description_says_what_ships_and_what_is_coming(client):
+def test_the_description_says_what_ships(client):
     document = client.get("/openapi.json").json()
     description = document["info"]["description"]
-    assert "GraphQL and subscriptions are coming" in description
+    assert "served as GraphQL at /graphql" in description
+    assert "subscriptions over WebSocket" in description
     assert not [path for path in document["paths"] if "graphql" in path]
     assert {"/api/v1/spaces", "/api/v1/spaces/{space_id}/documents", "/api/v1/events",
             "/api/v1/queries/{query_id}/result"} <= set(document["paths"])

@@ -45,6 +45,7 @@ async def test_a_dataloader_batch_is_one_store_call_counted_for_its_request(tena
     assert [request_id for request_id, _ in seen] == ["request-under-test"]
 
 
+@pytest.mark.django_db  # run_sync closes the pool thread's stale Django connections (other tests open them)
 async def test_run_sync_runs_batches_side_by_side_on_the_pool():
     barrier = threading.Barrier(3, timeout=10)
 
