@@ -1,11 +1,10 @@
 """The documents' DataLoaders: each batch is one store call in the tenant's partition."""
 
-from collections import defaultdict
 from functools import partial
 
 from documents import selectors
 from evaapi.concurrency import run_sync
-from evaapi.graphql.relay import connection_make, first_check, page_connection
+from evaapi.graphql.relay import connection_make, first_check, page_connection, parent_pages_load
 from evaapi.graphql.types import enum_value
 
 
@@ -16,17 +15,11 @@ async def documents_by_id_load(context, document_ids: list[str]) -> list:
 
 
 async def documents_of_spaces_load(context, keys: list[tuple]) -> list:
-    """(space id, first, status) -> (the space's first documents, whether more follow): the
-    spaces asking for the same page size and status in one call."""
-    groups = defaultdict(list)
-    for space_id, first, status in keys:
-        groups[(first, status)].append(space_id)
-    pages = {}
-    for (first, status), space_ids in groups.items():
-        found = await run_sync(selectors.documents_of_spaces, tenant=context.tenant, space_ids=space_ids,
-                               status=status, limit=first)
-        pages.update({(space_id, first, status): page for space_id, page in found.items()})
-    return [pages[key] for key in keys]
+    """(space id, first, status) -> (the space's first documents, whether more follow)."""
+    def read(*, parents, first, status):
+        return selectors.documents_of_spaces(tenant=context.tenant, space_ids=parents, status=status, limit=first)
+
+    return await parent_pages_load(keys, read)
 
 
 async def space_documents_connection(context, *, space_id: str, first: int, after: str | None, status):

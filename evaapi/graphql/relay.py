@@ -6,9 +6,11 @@ before. An edge's cursor resumes just after its item; `endCursor` after the last
 is forward only (`first`, `after`), as the store's continuation tokens are."""
 
 import base64
+from collections import defaultdict
 
 import graphene
 
+from evaapi.concurrency import run_sync
 from evaapi.exceptions import InvalidInput
 
 DEFAULT_FIRST = 20
@@ -78,3 +80,17 @@ def page_connection(connection_type, read, *, first: int, after: str | None):
     items, token, skip, continuation = page_read(read, first=first, after=after)
     return connection_make(connection_type, items, token=token, skip=skip, has_next=continuation is not None,
                            continuation=continuation)
+
+
+async def parent_pages_load(keys: list[tuple], read, *, parent_id=lambda parent: parent) -> list:
+    """A DataLoader batch of nested lists: keys are (parent, first, status); `read(parents=...,
+    first=..., status=...)` (a selector, run on the sync pool) gives {parent id: (items, more)}
+    for many parents in one store call. One call per distinct (first, status) in the batch."""
+    groups = defaultdict(list)
+    for parent, first, status in keys:
+        groups[(first, status)].append(parent)
+    pages = {}
+    for (first, status), parents in groups.items():
+        found = await run_sync(read, parents=parents, first=first, status=status)
+        pages.update({(parent, first, status): found[parent_id(parent)] for parent in parents})
+    return [pages[key] for key in keys]

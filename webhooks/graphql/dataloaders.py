@@ -1,26 +1,20 @@
 """The webhooks' DataLoaders."""
 
-from collections import defaultdict
 from functools import partial
 
 from evaapi.concurrency import run_sync
-from evaapi.graphql.relay import connection_make, first_check, page_connection
+from evaapi.graphql.relay import connection_make, first_check, page_connection, parent_pages_load
 from evaapi.graphql.types import enum_value
 from webhooks import selectors
 
 
 async def deliveries_of_endpoints_load(context, keys: list[tuple]) -> list:
-    """(endpoint, first, status) -> (its first deliveries, whether more follow): one store call
-    for the endpoints asking for the same page."""
-    groups = defaultdict(list)
-    for endpoint, first, status in keys:
-        groups[(first, status)].append(endpoint)
-    pages = {}
-    for (first, status), endpoints in groups.items():
-        found = await run_sync(selectors.deliveries_of_endpoints, tenant=context.tenant, endpoints=endpoints,
-                               status=status, limit=first)
-        pages.update({(endpoint, first, status): found[endpoint.id] for endpoint in endpoints})
-    return [pages[key] for key in keys]
+    """(endpoint, first, status) -> (its first deliveries, whether more follow)."""
+    def read(*, parents, first, status):
+        return selectors.deliveries_of_endpoints(tenant=context.tenant, endpoints=parents, status=status,
+                                                 limit=first)
+
+    return await parent_pages_load(keys, read, parent_id=lambda endpoint: endpoint.id)
 
 
 async def endpoint_deliveries_connection(context, *, endpoint, first: int, after: str | None, status):

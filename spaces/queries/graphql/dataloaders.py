@@ -1,26 +1,20 @@
 """The queries' DataLoaders: a batch of spaces' queries is one store call (one query over the
 tenant's index, across the spaces' partitions)."""
 
-from collections import defaultdict
 from functools import partial
 
 from evaapi.concurrency import run_sync
-from evaapi.graphql.relay import connection_make, first_check, page_connection
+from evaapi.graphql.relay import connection_make, first_check, page_connection, parent_pages_load
 from evaapi.graphql.types import enum_value
 from spaces.queries import selectors
 
 
 async def query_runs_of_spaces_load(context, keys: list[tuple]) -> list:
     """(space id, first, status) -> (the space's first queries, whether more follow)."""
-    groups = defaultdict(list)
-    for space_id, first, status in keys:
-        groups[(first, status)].append(space_id)
-    pages = {}
-    for (first, status), space_ids in groups.items():
-        found = await run_sync(selectors.queries_of_spaces, tenant=context.tenant, space_ids=space_ids, status=status,
-                               limit=first)
-        pages.update({(space_id, first, status): page for space_id, page in found.items()})
-    return [pages[key] for key in keys]
+    def read(*, parents, first, status):
+        return selectors.queries_of_spaces(tenant=context.tenant, space_ids=parents, status=status, limit=first)
+
+    return await parent_pages_load(keys, read)
 
 
 async def space_query_runs_connection(context, *, space_id: str, first: int, after: str | None, status,
