@@ -1,8 +1,8 @@
 """How many sockets each tenant holds open, across every server process: a Redis sorted set per
 tenant of the sockets' channel names, scored by when each stops counting unless refreshed (so a
 process that dies without closing its sockets frees their places within a few ping intervals).
-Each process refreshes all of its sockets together, once an interval, in one Redis round trip:
-a call per socket per interval, through the sync pool, starved the event loop at 2,000 sockets."""
+Each process refreshes all of its sockets together, once an interval, in one Redis round trip,
+rather than one round trip (and one crossing to the sync pool) per socket per interval."""
 
 import asyncio
 import logging

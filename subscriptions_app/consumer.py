@@ -91,9 +91,9 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message):
         # Channels' own dispatch closes Django's stale database connections before every
-        # message: a hop to its one shared sync thread per message, which under thousands of
-        # sockets' pings queued for seconds and let sockets miss their pongs. This consumer's
-        # database work runs through run_sync, whose pool does that itself.
+        # message (each ping, pong and event): a hop to its one shared sync thread per message,
+        # for every socket. This consumer's database work runs through run_sync, whose pool
+        # does that itself, so the hop buys nothing here.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
