@@ -314,10 +314,10 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         return None
 
     # --- events ----------------------------------------------------------------------------
-    async def _listen(self, *, groups: list[str], types=None, accept=None) -> EventStream:
+    async def _listen(self, *, groups: list[str], types=None) -> EventStream:
         """A stream of the events of these groups: the socket joins each (once, however many
         streams want it) before this returns, so an event published after it is not missed."""
-        stream = EventStream(groups=groups, types=types, accept=accept, capacity=settings.GRAPHQL_WS_QUEUE_SIZE,
+        stream = EventStream(groups=groups, types=types, capacity=settings.GRAPHQL_WS_QUEUE_SIZE,
                              on_close=self._unlisten)
         for group in groups:
             members = self.streams.setdefault(group, set())

@@ -35,10 +35,9 @@ class EventStream:
     """An async iterator of Events (and Dropped markers). `replay` events come first; a live
     event already replayed is skipped, so the seam has no gap and no repeat."""
 
-    def __init__(self, *, groups: list[str], types=None, accept=None, capacity: int, on_close):
+    def __init__(self, *, groups: list[str], types=None, capacity: int, on_close):
         self.groups = groups
         self.types = types
-        self.accept = accept  # an extra filter on the event, e.g. one query's id
         self._queue: asyncio.Queue = asyncio.Queue()
         self._capacity = capacity
         self._dropped = 0
@@ -54,8 +53,6 @@ class EventStream:
     def offer(self, event: Event) -> None:
         """From the socket, for an event of one of this stream's groups."""
         if self._closed or not event_type_matches(self.types, event.type):
-            return
-        if self.accept is not None and not self.accept(event):
             return
         if not _remember(self._offered, event.id):
             return  # the same event through another of its groups

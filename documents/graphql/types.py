@@ -1,6 +1,8 @@
 import graphene
 
 from documents.domain import LISTED_STATUSES
+from evaapi.auth import scopes
+from evaapi.graphql.permissions import requires_scope
 from evaapi.graphql.types import JSON, DateTime
 
 DocumentStatus = graphene.Enum("DocumentStatus", [(str(status).upper(), str(status)) for status in LISTED_STATUSES])
@@ -12,7 +14,8 @@ class Document(graphene.ObjectType):
     id = graphene.UUID(required=True)
     tenant_id = graphene.UUID(required=True)
     space_id = graphene.UUID(required=True)
-    space = graphene.Field("spaces.graphql.types.Space", description="Null once the space is deleted.")
+    space = graphene.Field("spaces.graphql.types.Space",
+                           description="Null once the space is deleted (needs spaces:read).")
     filename = graphene.String(required=True)
     media_type = graphene.String(required=True)
     size_bytes = graphene.Int(required=True)
@@ -29,6 +32,7 @@ class Document(graphene.ObjectType):
     processed_at = DateTime()
 
     @staticmethod
+    @requires_scope(scopes.SPACES_READ)
     def resolve_space(document, info):
         from spaces.graphql.dataloaders import spaces_by_id_load
 

@@ -14,7 +14,7 @@ MAX_BATCH_SIZE = 100
 @dataclass
 class GraphQLContext:
     principal: Principal
-    # Over a WebSocket: `events_listen(groups=[...], types=[...], accept=...)` -> an EventStream
+    # Over a WebSocket: `events_listen(groups=[...], types=[...])` -> an EventStream
     # fed by the socket's Channels groups (subscriptions_app). None over HTTP.
     events_listen: Callable | None = None
     closed: bool = False  # the operation ended (or its client went away): late batches drop their results

@@ -54,10 +54,9 @@ def _authenticate(request):
         result = principal_rate_limit(principal)
     except RateLimiterUnavailable:
         raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.") from None
+    request.rate_limit = result  # for the X-RateLimit-* headers (RateLimitHeadersMiddleware)
     if result is not None and not result.allowed:
-        request.rate_limit = result
         raise RateLimited("Rate limit exceeded; see Retry-After.", retry_after=result.retry_after)
-    request.rate_limit = result
     return principal
 
 

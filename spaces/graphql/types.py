@@ -44,7 +44,8 @@ class Space(graphene.ObjectType):
 
         return await space_query_runs_connection(
             info.context, space_id=space.id, first=first, after=after, status=status,
-            cited_documents=selects(info, "edges", "node", "result", "citations", "document"))
+            cited_documents=selects(info, "edges", "node", "result", "citations", "document")
+            and info.context.principal.has_scope(scopes.DOCUMENTS_READ))
 
 
 class SpaceConnection(graphene.relay.Connection):

@@ -132,6 +132,25 @@ def test_a_field_needs_its_scope_and_the_rest_of_the_answer_stands(tenant):
         {"node": {"name": "Scoped"}}]
 
 
+def test_a_nested_field_of_another_domain_needs_that_domains_scope(tenant):
+    """A document's space needs spaces:read, an answer's cited documents documents:read: a key
+    holding only the outer scope reads the rest and is refused those."""
+    _, (document,), (run,) = space_filled(tenant, name="Walled", documents=1, queries=1, citations=1)
+    reader = client_for(api_key_make(tenant, scopes=["documents:read", "queries:execute"]))
+    body = gql(reader, "query($d: UUID!, $q: UUID!) { document(id: $d) { filename space { name } } "
+                       "queryRun(id: $q) { question space { name } result { citations { filename "
+                       "document { id } } } } }", {"d": document.id, "q": run.id})
+    assert body["data"]["document"] == {"filename": "doc-0.txt", "space": None}
+    assert body["data"]["queryRun"]["space"] is None
+    assert body["data"]["queryRun"]["result"]["citations"] == [{"filename": "doc-0.txt",
+                                                                "document": {"id": document.id}}]
+    assert sorted((tuple(e["path"][-1:]), e["extensions"]["code"]) for e in body["errors"]) == [
+        (("space",), "forbidden"), (("space",), "forbidden")]
+    body = gql(client_for(api_key_make(tenant, scopes=["queries:execute"])),
+               "query($q: UUID!) { queryRun(id: $q) { result { citations { document { id } } } } }", {"q": run.id})
+    assert [(e["path"][-1], e["extensions"]["code"]) for e in body["errors"]] == [("document", "forbidden")]
+
+
 def test_introspection_follows_its_setting(client, settings):
     query = {"query": "{ __schema { queryType { name } } }"}
     settings.GRAPHQL_INTROSPECTION = True

@@ -1,5 +1,7 @@
 import graphene
 
+from evaapi.auth import scopes
+from evaapi.graphql.permissions import requires_scope
 from evaapi.graphql.types import JSON, DateTime
 from spaces.queries.domain import QueryStatus as QueryStatusValue
 
@@ -18,13 +20,14 @@ class Citation(graphene.ObjectType):
 
     document_id = graphene.UUID(required=True)
     document = graphene.Field("documents.graphql.types.Document",
-                              description="Null once the document is deleted.")
+                              description="Null once the document is deleted (needs documents:read).")
     filename = graphene.String(required=True)
     chunk_id = graphene.String(required=True)
     snippet = graphene.String(required=True)
     score = graphene.Float(required=True)
 
     @staticmethod
+    @requires_scope(scopes.DOCUMENTS_READ)
     def resolve_document(citation, info):
         from documents.graphql.dataloaders import documents_by_id_load
 
@@ -54,7 +57,8 @@ class QueryRun(graphene.ObjectType):
     id = graphene.UUID(required=True)
     tenant_id = graphene.UUID(required=True)
     space_id = graphene.UUID(required=True)
-    space = graphene.Field("spaces.graphql.types.Space", description="Null once the space is deleted.")
+    space = graphene.Field("spaces.graphql.types.Space",
+                           description="Null once the space is deleted (needs spaces:read).")
     question = graphene.String(required=True)
     parameters = graphene.Field(QueryParameters, required=True)
     status = graphene.Field(QueryStatus, required=True)
@@ -68,6 +72,7 @@ class QueryRun(graphene.ObjectType):
     deadline_at = DateTime(required=True)
 
     @staticmethod
+    @requires_scope(scopes.SPACES_READ)
     def resolve_space(run, info):
         from spaces.graphql.dataloaders import spaces_by_id_load
 
