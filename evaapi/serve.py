@@ -67,6 +67,10 @@ def serve(*, app: str, host: str, port: int, workers: int, ws_max_size: int) -> 
         http="httptools",
         ws="websockets-sansio",
         ws_max_size=ws_max_size,
+        # No permessage-deflate: GraphQL messages are small, and each socket would compress the
+        # same message again, each with compression state of its own (Node's ws server leaves
+        # it off by default for the same reasons; bench/README.md, subscriptions).
+        ws_per_message_deflate=False,
         lifespan="off",
         # Client addresses come from TRUSTED_PROXIES (evaapi.http.client_ip), never from
         # uvicorn's own X-Forwarded-For handling.

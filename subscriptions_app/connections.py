@@ -1,5 +1,5 @@
 """How many sockets each tenant holds open, across every server process: a Redis sorted set per
-tenant of the sockets' channel names, scored by when each stops counting unless refreshed (so a
+tenant of its sockets' ids, scored by when each stops counting unless refreshed (so a
 process that dies without closing its sockets frees their places within a few ping intervals).
 Each process refreshes all of its sockets together, once an interval, in one Redis round trip,
 rather than one round trip (and one crossing to the sync pool) per socket per interval."""
@@ -16,7 +16,7 @@ from evaapi.concurrency import run_sync
 from evaapi.redis import redis_client
 
 logger = logging.getLogger("evaapi.subscriptions")
-_live: WeakKeyDictionary = WeakKeyDictionary()  # event loop -> {channel: tenant id}
+_live: WeakKeyDictionary = WeakKeyDictionary()  # event loop -> {socket: tenant id}
 _refreshers: WeakKeyDictionary = WeakKeyDictionary()  # event loop -> its refreshing task
 
 
@@ -28,7 +28,7 @@ def _expiry() -> float:
     return time.time() + 3 * settings.GRAPHQL_WS_PING_INTERVAL_SECONDS
 
 
-def connection_take(*, tenant_id: str, channel: str) -> bool:
+def connection_take(*, tenant_id: str, socket: str) -> bool:
     """Counts the socket; False (and not counted) when the tenant holds its limit already."""
     key, now = _key(tenant_id), time.time()
     pipe = redis_client().pipeline()
@@ -37,16 +37,16 @@ def connection_take(*, tenant_id: str, channel: str) -> bool:
     _, held = pipe.execute()
     if held >= settings.GRAPHQL_WS_MAX_CONNECTIONS_PER_TENANT:
         return False
-    connections_refresh({channel: tenant_id})
+    connections_refresh({socket: tenant_id})
     return True
 
 
 def connections_refresh(sockets: dict[str, str]) -> None:
-    """Pushes back the expiry of these sockets ({channel: tenant id}), in one round trip."""
+    """Pushes back the expiry of these sockets ({socket: tenant id}), in one round trip."""
     by_tenant = defaultdict(dict)
     expiry = _expiry()
-    for channel, tenant_id in sockets.items():
-        by_tenant[tenant_id][channel] = expiry
+    for socket, tenant_id in sockets.items():
+        by_tenant[tenant_id][socket] = expiry
     pipe = redis_client().pipeline(transaction=False)
     for tenant_id, members in by_tenant.items():
         pipe.zadd(_key(tenant_id), members)
@@ -54,20 +54,20 @@ def connections_refresh(sockets: dict[str, str]) -> None:
     pipe.execute()
 
 
-def connection_release(*, tenant_id: str, channel: str) -> None:
-    redis_client().zrem(_key(tenant_id), channel)
+def connection_release(*, tenant_id: str, socket: str) -> None:
+    redis_client().zrem(_key(tenant_id), socket)
 
 
-def connection_track(*, tenant_id: str, channel: str) -> None:
+def connection_track(*, tenant_id: str, socket: str) -> None:
     """Keeps the socket counted while it lives (this process's refresher task)."""
     loop = asyncio.get_running_loop()
-    _live.setdefault(loop, {})[channel] = tenant_id
+    _live.setdefault(loop, {})[socket] = tenant_id
     if loop not in _refreshers or _refreshers[loop].done():
         _refreshers[loop] = loop.create_task(_refresh_forever(loop))
 
 
-def connection_untrack(*, channel: str) -> None:
-    _live.get(asyncio.get_running_loop(), {}).pop(channel, None)
+def connection_untrack(*, socket: str) -> None:
+    _live.get(asyncio.get_running_loop(), {}).pop(socket, None)
 
 
 async def _refresh_forever(loop) -> None:

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections import Counter
 
 import jwt
@@ -47,7 +48,8 @@ from subscriptions_app.connections import (
     connection_track,
     connection_untrack,
 )
-from subscriptions_app.objects import once_per_event
+from subscriptions_app.groups import process_groups
+from subscriptions_app.objects import once_per_event, once_per_event_start
 from subscriptions_app.streams import EventStream
 
 logger = logging.getLogger("evaapi.subscriptions")
@@ -88,6 +90,9 @@ def _expires_at(credentials: str) -> float | None:
 
 class GraphQLConsumer(AsyncWebsocketConsumer):
     protocol = None
+    # No Channels channel per socket: the process listens to the groups for all of its sockets
+    # (subscriptions_app.groups), and nothing else sends to a socket.
+    channel_layer_alias = None
 
     async def dispatch(self, message):
         # Channels' own dispatch closes Django's stale database connections before every
@@ -110,7 +115,8 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         self.init_received = False
         self.closing = False
         self.operations: dict[str, asyncio.Task] = {}
-        self.streams: dict[str, set[EventStream]] = {}
+        self.socket_id = uuid.uuid4().hex  # its place in the tenant's count of sockets
+        self.streams: set[EventStream] = set()
         self.background: set[asyncio.Task] = set()
         self.pong_due = 0
         self.counted = False
@@ -124,8 +130,17 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
 
     # --- sending and closing -----------------------------------------------------------------
     async def _send(self, message: dict) -> None:
-        if not self.closing:
-            await self.send(text_data=json.dumps(message, separators=(",", ":")))
+        await self._send_text(json.dumps(message, separators=(",", ":")))
+
+    async def _send_text(self, text: str) -> None:
+        if self.closing:
+            return
+        try:
+            await self.send(text_data=text)
+        except OSError:
+            # The client went away (uvicorn's ClientDisconnected): its disconnect, already on
+            # its way, cancels what is left; a ping or a delivery racing it is not an error.
+            self.closing = True
 
     async def _close(self, code: int, reason: str) -> None:
         if not self.closing:
@@ -187,7 +202,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
                 await self._send({"type": "connection_error", "payload": {"message": exc.message}})
             return await self._close(4403, f"Forbidden: {exc.message}"[:120])
         self.principal = principal
-        connection_track(tenant_id=principal.tenant.id, channel=self.channel_name)
+        connection_track(tenant_id=principal.tenant.id, socket=self.socket_id)
         await self._send({"type": "connection_ack"})
         if self.legacy:
             await self._send({"type": "ka"})
@@ -198,7 +213,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         if self.credentials is None:
             raise NotAuthenticated("No credentials: send {\"Authorization\": \"Bearer …\"} in connection_init.")
         principal = principal_for(credentials=self.credentials)
-        if not connection_take(tenant_id=principal.tenant.id, channel=self.channel_name):
+        if not connection_take(tenant_id=principal.tenant.id, socket=self.socket_id):
             raise NotAuthenticated(f"This tenant holds {settings.GRAPHQL_WS_MAX_CONNECTIONS_PER_TENANT} sockets "
                                    "already.")
         self.counted = True
@@ -245,27 +260,33 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
     async def _next(self, op_id: str, result: dict) -> None:
         await self._send({"id": op_id, "type": "data" if self.legacy else "next", "payload": result})
 
-    def _next_text(self, op_id: str, payload_text: str) -> str:
-        return f'{{"id":{json.dumps(op_id)},"type":"{"data" if self.legacy else "next"}","payload":{payload_text}}}'
+    def _next_prefix(self, op_id: str) -> str:
+        """A `next` message's text up to its payload (the payload and "}" complete it)."""
+        return f'{{"id":{json.dumps(op_id)},"type":"{"data" if self.legacy else "next"}","payload":'
 
-    async def _send_text(self, text: str) -> None:
-        if not self.closing:
-            await self.send(text_data=text)
+    def _payload_key(self, operation) -> tuple:
+        """What a subscription's message for an event depends on besides the event: subscribers
+        with the same key get the same message."""
+        principal = self.principal
+        return (principal.tenant.id, principal.scopes, operation.source,
+                json.dumps(operation.variables, sort_keys=True, default=str), operation.name)
 
-    async def _event_payload(self, operation, context, event) -> str:
-        """The subscription's message for the event, as JSON text: made once in this process
-        for every subscriber of the same operation, variables, tenant and scopes (they would all
-        get the same), so one event to N subscribers is one execution, not N."""
+    @staticmethod
+    def _payload_maker(operation, context, event):
         async def make() -> str:
             payload = await subscription_event_execute(operation, context, event)
             return json.dumps(payload, separators=(",", ":"))
 
+        return make
+
+    async def _event_payload(self, operation, context, event, key: tuple) -> str:
+        """The subscription's message for the event, as JSON text: made once in this process
+        for every subscriber with the same key (_payload_key), so one event to N subscribers is
+        one execution, not N."""
+        make = self._payload_maker(operation, context, event)
         if not isinstance(event, Event):
             return await make()  # a Dropped marker: this subscriber's own
-        principal = self.principal
-        key = ("payload", event.id, principal.tenant.id, principal.scopes, operation.source,
-               json.dumps(operation.variables, sort_keys=True, default=str), operation.name)
-        return await once_per_event(key, make)
+        return await once_per_event(("payload", event.id, *key), make)
 
     async def _error(self, op_id: str, errors: list[dict]) -> None:
         # The legacy protocol's error carries one error object.
@@ -290,9 +311,13 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
             stream = await operation_subscribe(operation, context)
             if not hasattr(stream, "__aiter__"):
                 return await self._error(op_id, result_formatted(stream)["errors"])
+            prefix, key = self._next_prefix(op_id), self._payload_key(operation)
+            if isinstance(stream, EventStream):
+                stream.on_offer = lambda event: once_per_event_start(
+                    ("payload", event.id, *key), self._payload_maker(operation, context, event))
             try:
                 async for event in stream:
-                    await self._send_text(self._next_text(op_id, await self._event_payload(operation, context, event)))
+                    await self._send_text(prefix + await self._event_payload(operation, context, event, key) + "}")
             finally:
                 await stream.aclose()
             await self._complete(op_id)
@@ -315,36 +340,19 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
 
     # --- events ----------------------------------------------------------------------------
     async def _listen(self, *, groups: list[str], types=None) -> EventStream:
-        """A stream of the events of these groups: the socket joins each (once, however many
-        streams want it) before this returns, so an event published after it is not missed."""
+        """A stream of the events of these groups, listening to each before this returns, so an
+        event published after it is not missed."""
         stream = EventStream(groups=groups, types=types, capacity=settings.GRAPHQL_WS_QUEUE_SIZE,
                              on_close=self._unlisten)
+        self.streams.add(stream)
         for group in groups:
-            members = self.streams.setdefault(group, set())
-            if not members:
-                await self.channel_layer.group_add(group, self.channel_name)
-            members.add(stream)
+            await process_groups().listen(group, stream)
         return stream
 
     async def _unlisten(self, stream: EventStream) -> None:
+        self.streams.discard(stream)
         for group in stream.groups:
-            members = self.streams.get(group)
-            if members is None:
-                continue
-            members.discard(stream)
-            if not members:
-                del self.streams[group]
-                with contextlib.suppress(Exception):
-                    await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def event_published(self, message: dict) -> None:
-        """A Channels group message (evaapi.events.sinks.channels_publish)."""
-        members = self.streams.get(message.get("group"))
-        if not members:
-            return
-        event = Event.from_dict(message["event"])
-        for stream in list(members):
-            stream.offer(event)
+            await process_groups().unlisten(group, stream)
 
     # --- timers ----------------------------------------------------------------------------
     async def _init_deadline(self) -> None:
@@ -391,14 +399,12 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for group in list(self.streams):
-            with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(group, self.channel_name)
-        self.streams.clear()
+        for stream in list(self.streams):  # those whose operation ended before it could close them
+            await stream.aclose()
         if self.counted:
-            connection_untrack(channel=self.channel_name)
+            connection_untrack(socket=self.socket_id)
             with contextlib.suppress(Exception):
-                await run_sync(connection_release, tenant_id=self.principal.tenant.id, channel=self.channel_name)
+                await run_sync(connection_release, tenant_id=self.principal.tenant.id, socket=self.socket_id)
         logger.info("socket closed", extra={
             "protocol": self.protocol, "tenant_id": self.principal.tenant.id if self.principal else None,
             "close_code": code, "duration_ms": round((time.monotonic() - self.opened) * 1000, 2),

@@ -44,25 +44,34 @@ class EventStream:
         self._seen: OrderedDict[str, None] = OrderedDict()  # ids yielded
         self._offered: OrderedDict[str, None] = OrderedDict()  # ids queued
         self._replay: list[Event] = []
+        # Repeats are only possible through a second group, or between a replay and the live
+        # events: a stream with neither skips the bookkeeping (it is per event, per subscriber).
+        self._replayed = False
         self._on_close = on_close
         self._closed = False
+        # Called with each event as it is queued, before the subscriber wakes: its socket starts
+        # the event's message there, once for all the process's subscribers of the same operation.
+        self.on_offer = None
 
     def replay(self, events: list[Event]) -> None:
         self._replay = list(events)
+        self._replayed = True
 
     def offer(self, event: Event) -> None:
         """From the socket, for an event of one of this stream's groups."""
         if self._closed or not event_type_matches(self.types, event.type):
             return
-        if not _remember(self._offered, event.id):
+        if len(self.groups) > 1 and not _remember(self._offered, event.id):
             return  # the same event through another of its groups
+        if self.on_offer is not None:
+            self.on_offer(event)
         if self._queue.qsize() >= self._capacity:
             self._queue.get_nowait()
             self._dropped += 1
         self._queue.put_nowait(event)
 
     def _first_time(self, event: Event) -> bool:
-        return _remember(self._seen, event.id)
+        return not self._replayed or _remember(self._seen, event.id)
 
     def __aiter__(self):
         return self

@@ -317,7 +317,7 @@ async def test_a_slow_subscriber_loses_the_oldest_events_and_is_told():
     async def on_close(stream):
         closed.append(stream)
 
-    stream = EventStream(groups=["tenant.t"], types=["space.*"], capacity=2, on_close=on_close)
+    stream = EventStream(groups=["tenant.t", "space.s"], types=["space.*"], capacity=2, on_close=on_close)
     events = [event_make(type="space.created", tenant_id="t", space_id=f"s{n}", data={"space_id": f"s{n}",
                                                                                       "name": f"n{n}"})
               for n in range(5)]
@@ -410,3 +410,36 @@ async def test_an_idle_socket_outlives_the_channel_layers_blocking_read(owner):
     await sync_to_async(space_create)(tenant=tenant, actor="test", name="After a quiet while")
     assert (await socket.receive_json_from(timeout=5))["payload"]["data"]["events"]["type"] == "space.created"
     await socket.disconnect()
+
+
+async def test_a_process_is_one_member_of_a_group_however_many_of_its_sockets_listen(owner):
+    """Each server process joins a group once for all of its sockets (subscriptions_app.groups):
+    an event is one message per process, not one per subscriber. The process leaves the group
+    with its last listener."""
+    from channels.layers import get_channel_layer
+
+    tenant, key = owner
+    layer = get_channel_layer()
+    group_key = layer._group_key(f"tenant.{tenant.id}")
+
+    async def members() -> int:
+        return await layer.connection(layer.consistent_hash(f"tenant.{tenant.id}")).zcard(group_key)
+
+    sockets = [await _ready(key) for _ in range(3)]
+    for socket in sockets:
+        await _subscribe(socket, "a", "subscription { events { type } }")
+        await _subscribe(socket, "b", 'subscription { events(types: ["space.created"]) { id } }')
+    await asyncio.sleep(0.3)
+    assert await members() == 1
+    await sync_to_async(space_create)(tenant=tenant, actor="test", name="To every listener")
+    for socket in sockets:
+        received = {(await socket.receive_json_from(timeout=5))["id"] for _ in range(2)}
+        assert received == {"a", "b"}
+    for socket in sockets[:2]:
+        await socket.disconnect()
+    assert await members() == 1  # the third socket still listens
+    await sockets[2].send_json_to({"id": "a", "type": "complete"})
+    await sockets[2].send_json_to({"id": "b", "type": "complete"})
+    await asyncio.sleep(0.3)
+    assert await members() == 0
+    await sockets[2].disconnect()

@@ -139,3 +139,18 @@ def test_bad_credentials_close_the_stock_clients_socket_with_4403(servers):
     line = json.loads(client.line())
     assert line["closed"] == 4403
     assert client.finished() == 2
+
+
+def test_the_server_declines_per_message_compression(servers):
+    """Clients offer permessage-deflate (browsers always do); the server declines it, so each
+    message is written as is rather than compressed again for every socket (evaapi/serve.py)."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    async def extensions() -> list:
+        url = servers[0].replace("http://", "ws://") + "/graphql"
+        async with connect(url, subprotocols=["graphql-transport-ws"], compression="deflate") as socket:
+            return [type(extension).__name__ for extension in socket.protocol.extensions]
+
+    assert asyncio.run(extensions()) == []
