@@ -17,7 +17,6 @@ class GraphQLContext:
     # Over a WebSocket: `events_listen(groups=[...], types=[...])` -> an EventStream
     # fed by the socket's Channels groups (subscriptions_app). None over HTTP.
     events_listen: Callable | None = None
-    closed: bool = False  # the operation ended (or its client went away): late batches drop their results
     memo: dict = field(default_factory=dict)  # per-request answers that do not change (lookahead)
     _loaders: dict = field(default_factory=dict)
     _caches: dict = field(default_factory=dict)
@@ -32,12 +31,7 @@ class GraphQLContext:
         loader = self._loaders.get(batch_load)
         if loader is None:
             async def load(keys):
-                values = await batch_load(self, list(keys))
-                if self.closed:
-                    # The request was cancelled meanwhile, and its loads with it: a cancelled
-                    # batch, not results set on cancelled futures (an error nobody would read).
-                    raise asyncio.CancelledError
-                return values
+                return await batch_load(self, list(keys))
 
             cache = self._caches[batch_load] = {}
             loader = self._loaders[batch_load] = DataLoader(batch_load_fn=load, max_batch_size=MAX_BATCH_SIZE,
@@ -47,9 +41,12 @@ class GraphQLContext:
     def load(self, batch_load: Callable, key):
         """The value for `key` at once when the request's loader holds it already (primed, or
         loaded earlier), else the loader's awaitable: a resolver that returns a plain value keeps
-        the executor on its synchronous path, which costs far less per object than an await."""
+        the executor on its synchronous path, which costs far less per object than an await.
+        The loader's own future is shielded: when the request is cancelled (its client gone),
+        the resolvers' waits are, not the batch's futures, which it fills when it returns
+        (filling a cancelled one is an InvalidStateError, logged as a task's unread error)."""
         loader = self.loader(batch_load)
         future = self._caches[batch_load].get(key)
         if future is not None and future.done() and not future.cancelled() and future.exception() is None:
             return future.result()
-        return loader.load(key)
+        return asyncio.shield(loader.load(key))

@@ -107,14 +107,10 @@ def _is_awaitable(value) -> bool:
 
 async def operation_execute(operation: Operation, context) -> dict:
     """A query or mutation's result, formatted: {"data": ..., "errors"?: [...]}."""
-    try:
-        result = execute(schema.graphql_schema, operation.document, context_value=context,
-                         variable_values=operation.variables, operation_name=operation.name,
-                         is_awaitable=_is_awaitable)
-        if isawaitable(result):
-            result = await result
-    finally:
-        context.closed = True
+    result = execute(schema.graphql_schema, operation.document, context_value=context,
+                     variable_values=operation.variables, operation_name=operation.name, is_awaitable=_is_awaitable)
+    if isawaitable(result):
+        result = await result
     return result_formatted(result)
 
 

@@ -108,3 +108,39 @@ def test_cited_documents_load_100_a_call(deployment):
         calls.log)
     assert [c["document"]["filename"] for c in data["queryRun"]["result"]["citations"]] == [
         d.filename for d in documents]
+
+
+async def test_a_cancelled_request_leaves_its_batch_to_fill_the_loaders_futures():
+    """A request cancelled (its client gone) while a batch is on its way: the resolvers' waits
+    end, and the batch still fills the loader's futures when it returns, with no error logged
+    (filling a cancelled future raised InvalidStateError in the batch's task, never read)."""
+    import asyncio
+    import gc
+
+    from evaapi.graphql.context import GraphQLContext
+
+    loop = asyncio.get_running_loop()
+    unread = []
+    loop.set_exception_handler(lambda _, details: unread.append(details))
+    context = GraphQLContext(principal=None)
+    release = asyncio.Event()
+
+    async def doubled(_, keys):
+        await release.wait()
+        return [key * 2 for key in keys]
+
+    async def resolver():
+        return await context.load(doubled, 21)
+
+    waiting = asyncio.ensure_future(resolver())
+    await asyncio.sleep(0.01)  # the batch is dispatched and waits
+    waiting.cancel()
+    await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.sleep(0.01)
+    gc.collect()  # an unread task error is reported when the task is collected
+    await asyncio.sleep(0)
+    loop.set_exception_handler(None)
+    assert waiting.cancelled()
+    assert unread == []
+    assert context.load(doubled, 21) == 42  # filled, and kept for the rest of the request
