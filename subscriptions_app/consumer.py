@@ -345,8 +345,12 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         stream = EventStream(groups=groups, types=types, capacity=settings.GRAPHQL_WS_QUEUE_SIZE,
                              on_close=self._unlisten)
         self.streams.add(stream)
-        for group in groups:
-            await process_groups().listen(group, stream)
+        try:
+            for group in groups:
+                await process_groups().listen(group, stream)
+        except BaseException:
+            await stream.aclose()  # no half-listening stream left behind (Redis failed, or a cancel)
+            raise
         return stream
 
     async def _unlisten(self, stream: EventStream) -> None:

@@ -2,7 +2,7 @@
 
 Each socket used to join its groups itself. An event to 1,000 subscribers was then 1,000 copies
 of the message in Redis (core layer), 1,000 reads of them, and channels' receive and dispatch
-for every consumer: about two thirds of a server process's time during such a fan-out
+for every consumer: about half of a server process's time during such a fan-out
 (bench/README.md). Here the process joins a group once, on a channel of its own, reads each
 event once and offers it to its streams in memory; the sockets' consumers have no channel.
 

@@ -443,3 +443,27 @@ async def test_a_process_is_one_member_of_a_group_however_many_of_its_sockets_li
     await asyncio.sleep(0.3)
     assert await members() == 0
     await sockets[2].disconnect()
+
+
+async def test_a_process_joins_its_groups_again_when_redis_forgot_them(owner, monkeypatch):
+    """The layer forgets a member at its group expiry, and a Redis that lost its data forgets
+    them all: each process renews its memberships every GROUP_RENEW_SECONDS."""
+    from channels.layers import get_channel_layer
+
+    from subscriptions_app import groups
+
+    monkeypatch.setattr(groups, "GROUP_RENEW_SECONDS", 0.2)
+    tenant, key = owner
+    layer = get_channel_layer()
+    group = f"tenant.{tenant.id}"
+    connection = layer.connection(layer.consistent_hash(group))
+    socket = await _ready(key)
+    await _subscribe(socket, "a", "subscription { events { type } }")
+    await asyncio.sleep(0.1)
+    assert await connection.zcard(layer._group_key(group)) == 1
+    await connection.delete(layer._group_key(group))  # as a flush would
+    await asyncio.sleep(0.5)
+    assert await connection.zcard(layer._group_key(group)) == 1
+    await sync_to_async(space_create)(tenant=tenant, actor="test", name="After Redis forgot")
+    assert (await socket.receive_json_from(timeout=5))["payload"]["data"]["events"]["type"] == "space.created"
+    await socket.disconnect()
