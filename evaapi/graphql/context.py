@@ -11,6 +11,16 @@ from evaapi.auth.domain import Principal, Tenant
 MAX_BATCH_SIZE = 100
 
 
+class RequestLoader(DataLoader):
+    """graphene's DataLoader with its futures shielded from the waits on them: a request that is
+    cancelled (its client gone) cancels its resolvers' waits, not the futures its batches fill
+    when they return (filling a cancelled future raises InvalidStateError in the batch's task,
+    logged as an error nobody read)."""
+
+    def load(self, key=None):
+        return asyncio.shield(super().load(key))
+
+
 @dataclass
 class GraphQLContext:
     principal: Principal
@@ -34,19 +44,16 @@ class GraphQLContext:
                 return await batch_load(self, list(keys))
 
             cache = self._caches[batch_load] = {}
-            loader = self._loaders[batch_load] = DataLoader(batch_load_fn=load, max_batch_size=MAX_BATCH_SIZE,
-                                                            cache_map=cache)
+            loader = self._loaders[batch_load] = RequestLoader(batch_load_fn=load, max_batch_size=MAX_BATCH_SIZE,
+                                                               cache_map=cache)
         return loader
 
     def load(self, batch_load: Callable, key):
         """The value for `key` at once when the request's loader holds it already (primed, or
         loaded earlier), else the loader's awaitable: a resolver that returns a plain value keeps
-        the executor on its synchronous path, which costs far less per object than an await.
-        The loader's own future is shielded: when the request is cancelled (its client gone),
-        the resolvers' waits are, not the batch's futures, which it fills when it returns
-        (filling a cancelled one is an InvalidStateError, logged as a task's unread error)."""
+        the executor on its synchronous path, which costs far less per object than an await."""
         loader = self.loader(batch_load)
         future = self._caches[batch_load].get(key)
         if future is not None and future.done() and not future.cancelled() and future.exception() is None:
             return future.result()
-        return asyncio.shield(loader.load(key))
+        return loader.load(key)

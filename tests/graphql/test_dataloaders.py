@@ -110,10 +110,12 @@ def test_cited_documents_load_100_a_call(deployment):
         d.filename for d in documents]
 
 
-async def test_a_cancelled_request_leaves_its_batch_to_fill_the_loaders_futures():
+@pytest.mark.parametrize("wait", ["context.load", "loader.load", "loader.load_many"])
+async def test_a_cancelled_request_leaves_its_batch_to_fill_the_loaders_futures(wait):
     """A request cancelled (its client gone) while a batch is on its way: the resolvers' waits
     end, and the batch still fills the loader's futures when it returns, with no error logged
-    (filling a cancelled future raised InvalidStateError in the batch's task, never read)."""
+    (filling a cancelled future raised InvalidStateError in the batch's task, never read). By
+    each way resolvers wait on a loader."""
     import asyncio
     import gc
 
@@ -130,7 +132,11 @@ async def test_a_cancelled_request_leaves_its_batch_to_fill_the_loaders_futures(
         return [key * 2 for key in keys]
 
     async def resolver():
-        return await context.load(doubled, 21)
+        if wait == "context.load":
+            return await context.load(doubled, 21)
+        if wait == "loader.load":
+            return await context.loader(doubled).load(21)
+        return await context.loader(doubled).load_many([21])
 
     waiting = asyncio.ensure_future(resolver())
     await asyncio.sleep(0.01)  # the batch is dispatched and waits
