@@ -6,7 +6,7 @@ Run it from the project root; it needs wrk (Debian package `wrk`). It follows be
 imports its pieces (the server launcher and readiness wait, the Lua `done()` hook, the machine
 header, the process bookkeeping, the results table): in a temp dir, its own Redis and a fresh
 SQLite store; in this process, `migrate`, the store's containers and the data, written through
-the repositories as tests/graphql/data.py writes them: one enterprise (unlimited) tenant, an
+the repositories by tests/graphql/data.py (its space_filled): one enterprise (unlimited) tenant, an
 admin key, 50 spaces (`space_create`), each with 20 processed documents and 5 completed queries
 whose results cite 2 of its documents.
 
@@ -60,7 +60,6 @@ sys.path.insert(0, str(_HERE.parent))
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import contextlib  # noqa: E402
-import hashlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
@@ -72,10 +71,8 @@ import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
-import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from datetime import timedelta  # noqa: E402
 
 from bench.http import (  # noqa: E402
     CLOCK_TICKS,
@@ -164,58 +161,17 @@ def django_prepare(env: dict[str, str]) -> None:
     store().init(container_specs())
 
 
-def space_filled(tenant, *, name: str, documents: int, queries: int, citations: int):
-    """tests/graphql/data.py's space_filled (the bench does not import tests): a space with
-    `documents` processed documents and `queries` completed queries, each citing the space's first
-    `citations` documents, written straight through the repositories."""
-    from documents import repositories as document_repositories
-    from documents.domain import Document, DocumentStatus
-    from evaapi.times import iso, utc_now
-    from spaces.queries import repositories as query_repositories
-    from spaces.queries.domain import Query, QueryParameters, QueryStatus
-    from spaces.services import space_create
-
-    space = space_create(tenant=tenant, actor="bench", name=name)
-    start = utc_now()
-    made = []
-    for n in range(documents):
-        at = iso(start + timedelta(milliseconds=n))
-        sha = hashlib.sha256(f"{space.id}/{n}".encode()).hexdigest()
-        document = Document(
-            id=str(uuid.uuid4()), tenant_id=tenant.id, space_id=space.id, filename=f"doc-{n}.txt", kind="txt",
-            media_type="text/plain", size_bytes=100 + n, sha256=sha, status=DocumentStatus.PROCESSED, metadata={},
-            blob_name=f"{space.id}/{sha}", created_by="bench", created_at=at, updated_at=at, processed_at=at,
-            char_count=100, chunk_count=1, page_count=None,
-        )
-        made.append(document_repositories.document_from_item(
-            document_repositories.document_insert(document_repositories.document_item(document))))
-    for n in range(queries):
-        at = iso(start + timedelta(milliseconds=n))
-        result = {
-            "answer": "An answer [1].", "provider": "extractive", "model": None, "usage": None,
-            "latency_ms": {"retrieval": 1.0, "generation": 0.5, "total": 1.5},
-            "citations": [{"document_id": d.id, "filename": d.filename, "chunk_id": f"{d.id}:0", "snippet": "text",
-                           "score": 0.5} for d in made[:citations]],
-        }
-        run = Query(
-            id=str(uuid.uuid4()), tenant_id=tenant.id, space_id=space.id, question=f"question {n}?",
-            parameters=QueryParameters(), status=QueryStatus.COMPLETED, created_by="bench", created_at=at,
-            updated_at=at, deadline_at=at, started_at=at, completed_at=at, result=result,
-        )
-        query_repositories.query_insert(query_repositories.query_item(run))
-    return space
-
-
 def data_make() -> dict[str, str]:
     """The tenant, its admin key and the spaces; the key's secret and the first space's id."""
     from evaapi.auth.scopes import ADMIN
     from evaapi.auth.services.api_keys import api_key_create
     from evaapi.auth.services.tenants import tenant_create
+    from tests.graphql.data import space_filled  # the data the tests count store calls on
 
     tenant = tenant_create(name="bench graphql", tier="enterprise")
     _, secret = api_key_create(tenant=tenant, actor="bench", name="bench graphql caller", scopes=[ADMIN])
     spaces = [space_filled(tenant, name=f"bench space {n:02}", documents=DOCUMENTS, queries=QUERIES,
-                           citations=CITATIONS) for n in range(SPACES)]
+                           citations=CITATIONS)[0] for n in range(SPACES)]
     return {"secret": secret, "space_id": spaces[0].id}
 
 
