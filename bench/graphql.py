@@ -117,11 +117,13 @@ NESTED_BODY = json.dumps({"query": NESTED, "variables": {"spaces": SPACES}})
 FLOOR = "Django floor /health"
 SPACE_READ = "EVA space read"
 GRAPHQL = "EVA GraphQL report"
+NO_GRAPHQL = "EVA report without GraphQL"
 REST = "EVA REST report (201 paths)"
 
 # The request log line's path, by kind (the rows' own paths and the REST walk's).
 PATH_KINDS = [
     ("/graphql", re.compile(r"^/graphql$")),
+    ("/bench/report", re.compile(r"^/bench/report$")),
     ("spaces list", re.compile(r"^/api/v1/spaces$")),
     ("space read", re.compile(r"^/api/v1/spaces/[^/]+$")),
     ("documents of a space", re.compile(r"^/api/v1/spaces/[^/]+/documents$")),
@@ -544,7 +546,9 @@ def main() -> int:
             redis = processes.start(redis_process(log_path=tmp / "redis.log"))
             redis.wait_until_listening()
             env = {**eva_env(tmp, redis.port), "GRAPHQL_MAX_COST": str(MAX_COST)}  # LOG_LEVEL=WARNING here
-            server_env = {**env, "LOG_LEVEL": "INFO", "LOG_FORMAT": "json"}
+            # EVA, with one more path: the report without GraphQL (bench/apps/report_floor.py).
+            server_env = {**env, "LOG_LEVEL": "INFO", "LOG_FORMAT": "json",
+                          "DJANGO_SETTINGS_MODULE": "bench.apps.report_floor_settings"}
             run = Run(wrk=wrk, tmp=tmp, seconds=seconds, warmup=warmup, workers=args.workers, processes=processes,
                       redis_pid=redis.pid)
 
@@ -580,12 +584,19 @@ def main() -> int:
                     raise RuntimeError(f"GET {space_path} answered {status}: {body[:500]!r}\n{log_tail(log)}")
                 status, report = post(base + "/graphql", NESTED_BODY, headers)
                 report_check(status, report)
+                status, floor_report = fetch(base + "/bench/report", headers)
+                if status != 200 or json.loads(floor_report)["data"] != json.loads(report)["data"]:
+                    raise RuntimeError(f"GET /bench/report answered {status}, not the GraphQL report's data: "
+                                       f"{floor_report[:500]!r}")
                 rest_paths, rest_bytes = rest_walk(base, headers)
                 print(f"    checked: /graphql answers {SPACES} spaces x {DOCUMENTS} documents, {QUERIES} answers "
-                      f"each, no errors ({len(report):,} bytes);\n    the REST walk: {len(rest_paths)} requests, "
-                      f"all 200 ({rest_bytes:,} bytes)", flush=True)
+                      f"each, no errors ({len(report):,} bytes);\n    /bench/report answers the same data without "
+                      f"GraphQL;\n    the REST walk: {len(rest_paths)} requests, all 200 ({rest_bytes:,} bytes)",
+                      flush=True)
                 space_read, space_logged = run.row(eva, SPACE_READ, WRK_SCRIPT, base + space_path, headers, log)
                 graphql, graphql_logged = run.row(eva, GRAPHQL, post_script(), base + "/graphql", headers, log)
+                no_graphql, no_graphql_logged = run.row(eva, NO_GRAPHQL, WRK_SCRIPT, base + "/bench/report", headers,
+                                                        log)
                 rest, rest_logged = run.row(eva, REST, sequence_script(rest_paths), base + "/", headers, log)
             finally:
                 processes.stop(eva)
@@ -604,7 +615,7 @@ def main() -> int:
             print("Every process the bench started has been stopped.", flush=True)
 
     print(f"\nResults (run took {time.monotonic() - started:.0f} s; load average after: {load_average()})\n")
-    print(table([floor, space_read, graphql, rest], {(floor.workers, floor.connections): floor}))
+    print(table([floor, space_read, graphql, no_graphql, rest], {(floor.workers, floor.connections): floor}))
     print("\n  req/s vs floor and p99 vs floor: against the Django floor's row (same server, workers and "
           "connections).\n  errors: wrk's socket errors plus responses with status >= 400. others' CPU: cores "
           "taken during the row by\n  anything but the server, Redis, wrk and this script.")
@@ -617,7 +628,7 @@ def main() -> int:
           "application,\nRequestIdMiddleware's duration_ms, without the server's queue):\n")
     header = ("row", "path", "requests", "store calls min-max (median)", "app ms p50", "app ms p95")
     lines = [header]
-    for logged in (space_logged, graphql_logged, rest_logged):
+    for logged in (space_logged, graphql_logged, no_graphql_logged, rest_logged):
         for kind, records in logged.by_kind.items():
             calls = logged.calls(kind)
             durations = [record["duration_ms"] for record in records]
@@ -630,7 +641,7 @@ def main() -> int:
                                for i, cell in enumerate(line)).rstrip())
         if n == 0:
             print("  " + "  ".join("-" * w for w in widths))
-    for logged in (space_logged, graphql_logged, rest_logged):
+    for logged in (space_logged, graphql_logged, no_graphql_logged, rest_logged):
         bad = logged.statuses() - {200}
         if bad:
             print(f"  WARNING: {logged.row}: responses with status {sorted(bad)}")
@@ -689,6 +700,13 @@ def main() -> int:
     print(f"  GraphQL report p95 <= {GOAL_P95_FACTOR:g}x a REST space read's p95   {graphql.p95:.2f} ms vs "
           f"{GOAL_P95_FACTOR:g} x {space_read.p95:.2f} ms = {goal:.2f} ms ({graphql.p95 / space_read.p95:.2f}x)   "
           f"{verdict(graphql.p95 <= goal)}")
+    held = " + ".join(map(str, run.split.get(NO_GRAPHQL, []))) or "?"
+    print(f"  The same report without GraphQL                 p95 {no_graphql.p95:.2f} ms "
+          f"({no_graphql.p95 / space_read.p95:.2f}x the space read's), p50 {no_graphql.p50:.2f} ms; "
+          f"{no_graphql.rps:,.1f} reports/s\n"
+          f"    (bench/apps/report_floor.py: the same authentication, selectors and data, plain dicts, one "
+          f"JSON response;\n    connections per worker {held}): what any executor's report costs at least; "
+          f"GraphQL's p95 is {graphql.p95 / no_graphql.p95:.2f}x it")
     print(f"\n  Not a goal: the Django floor's p95 {floor.p95:.2f} ms; the report's p95 is "
           f"{graphql.p95 / floor.p95:.1f}x it, the space read's {space_read.p95 / floor.p95:.1f}x.")
 

@@ -5,6 +5,7 @@ from dataclasses import asdict
 
 from documents.domain import LISTED_STATUSES, Document, DocumentChunk, DocumentStatus
 from evaapi.events.repositories import OUTBOX_INDEX, outbox_container_register
+from evaapi.records import record_from_item
 from evaapi.store import (
     ContainerSpec,
     Index,
@@ -59,9 +60,7 @@ def content_key(space_id: str, sha256: str) -> str:
 
 
 def document_from_item(item: dict) -> Document:
-    fields = {name: item.get(name) for name in _FIELDS}
-    fields["status"] = DocumentStatus(fields["status"])
-    return Document(**fields, etag=item.get("_etag"))
+    return record_from_item(Document, item, _FIELDS, status=DocumentStatus(item["status"]))
 
 
 def document_item(document: Document) -> dict:

@@ -3,6 +3,7 @@
 import contextlib
 
 from evaapi.events.repositories import OUTBOX_INDEX, outbox_container_register
+from evaapi.records import record_from_item
 from evaapi.store import ContainerSpec, Index, NotFound, Query, container_register, patch_set, store
 from evaapi.store import query as q
 from spaces.domain import Space, SpaceStatus
@@ -31,10 +32,8 @@ SORTS = {"created_at": (("created_at", "desc"),), "-created_at": (("created_at",
 
 
 def space_from_item(item: dict) -> Space:
-    fields = {name: item.get(name) for name in _FIELDS}
-    fields["tags"] = tuple(fields["tags"] or ())
-    fields["status"] = SpaceStatus(fields["status"])
-    return Space(**fields, etag=item.get("_etag"))
+    return record_from_item(Space, item, _FIELDS, tags=tuple(item.get("tags") or ()),
+                            status=SpaceStatus(item["status"]))
 
 
 def space_item(space: Space, name_key: str) -> dict:

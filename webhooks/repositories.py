@@ -6,6 +6,7 @@ from dataclasses import asdict
 from django.conf import settings
 
 from evaapi.events.repositories import OUTBOX_INDEX, outbox_container_register
+from evaapi.records import record_from_item
 from evaapi.store import (
     Conflict,
     ContainerSpec,
@@ -80,16 +81,16 @@ DEAD_LETTERS = container_register(
 
 _ENDPOINT_FIELDS = tuple(name for name in WebhookEndpoint.__dataclass_fields__ if name != "etag")
 _DELIVERY_FIELDS = tuple(name for name in Delivery.__dataclass_fields__ if name != "etag")
+_DEAD_LETTER_FIELDS = tuple(name for name in DeadLetter.__dataclass_fields__ if name != "etag")
 
 
 # --- endpoints ---------------------------------------------------------------------------------
 def endpoint_from_item(item: dict) -> WebhookEndpoint:
-    fields = {name: item.get(name) for name in _ENDPOINT_FIELDS}
-    fields["event_types"] = tuple(fields["event_types"])
-    fields["space_ids"] = tuple(fields["space_ids"]) if fields["space_ids"] is not None else None
-    for counter in ("successes", "failures", "consecutive_failures"):
-        fields[counter] = fields[counter] or 0
-    return WebhookEndpoint(**fields, etag=item.get("_etag"))
+    space_ids = item.get("space_ids")
+    return record_from_item(WebhookEndpoint, item, _ENDPOINT_FIELDS, event_types=tuple(item["event_types"]),
+                            space_ids=tuple(space_ids) if space_ids is not None else None,
+                            **{counter: item.get(counter) or 0
+                               for counter in ("successes", "failures", "consecutive_failures")})
 
 
 def endpoint_item(endpoint: WebhookEndpoint, *, secret_encrypted: str) -> dict:
@@ -160,9 +161,7 @@ def endpoint_stats_record(*, tenant_id: str, webhook_id: str, successes: int, fa
 
 # --- deliveries --------------------------------------------------------------------------------
 def delivery_from_item(item: dict) -> Delivery:
-    fields = {name: item.get(name) for name in _DELIVERY_FIELDS}
-    fields["status"] = DeliveryStatus(fields["status"])
-    return Delivery(**fields, etag=item.get("_etag"))
+    return record_from_item(Delivery, item, _DELIVERY_FIELDS, status=DeliveryStatus(item["status"]))
 
 
 def delivery_item(delivery: Delivery) -> dict:
@@ -291,16 +290,14 @@ def log_page(*, webhook_id: str, outcome: str | None = None, event_type: str | N
 
 # --- dead letters ------------------------------------------------------------------------------
 def dead_letter_from_item(item: dict) -> DeadLetter:
-    fields = {name: item.get(name) for name in DeadLetter.__dataclass_fields__ if name != "etag"}
-    return DeadLetter(**fields, etag=item.get("_etag"))
+    return record_from_item(DeadLetter, item, _DEAD_LETTER_FIELDS)
 
 
 def dead_letters_upsert(letters: list[DeadLetter], *, tenant_id: str) -> None:
     """One per delivery (its id): a delivery that dies again after a replay updates its letter."""
-    fields = [name for name in DeadLetter.__dataclass_fields__ if name != "etag"]
     for start in range(0, len(letters), MAX_BATCH_OPERATIONS):
         store().container(DEAD_LETTERS).batch(
-            [batch_upsert({name: getattr(letter, name) for name in fields})
+            [batch_upsert({name: getattr(letter, name) for name in _DEAD_LETTER_FIELDS})
              for letter in letters[start:start + MAX_BATCH_OPERATIONS]], partition_key=tenant_id)
 
 

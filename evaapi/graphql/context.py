@@ -1,6 +1,5 @@
 """What every resolver of one GraphQL request sees: who is calling, and the request's loaders."""
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -9,16 +8,6 @@ from graphene.utils.dataloader import DataLoader
 from evaapi.auth.domain import Principal, Tenant
 
 MAX_BATCH_SIZE = 100
-
-
-class RequestLoader(DataLoader):
-    """graphene's DataLoader with its futures shielded from the waits on them: a request that is
-    cancelled (its client gone) cancels its resolvers' waits, not the futures its batches fill
-    when they return (filling a cancelled future raises InvalidStateError in the batch's task,
-    logged as an error nobody read)."""
-
-    def load(self, key=None):
-        return asyncio.shield(super().load(key))
 
 
 @dataclass
@@ -44,7 +33,7 @@ class GraphQLContext:
                 return await batch_load(self, list(keys))
 
             cache = self._caches[batch_load] = {}
-            loader = self._loaders[batch_load] = RequestLoader(batch_load_fn=load, max_batch_size=MAX_BATCH_SIZE,
+            loader = self._loaders[batch_load] = DataLoader(batch_load_fn=load, max_batch_size=MAX_BATCH_SIZE,
                                                                cache_map=cache)
         return loader
 

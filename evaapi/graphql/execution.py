@@ -1,6 +1,8 @@
 """Running an operation, wherever it came from (POST /graphql, or a WebSocket): parsed,
 validated and measured against the limits before anything runs, then executed or subscribed."""
 
+import asyncio
+import logging
 from asyncio import Future
 from dataclasses import dataclass
 from inspect import isawaitable
@@ -27,6 +29,8 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from evaapi.graphql.errors import error_formatted, request_error
 from evaapi.graphql.limits import operation_measure
 from evaapi.graphql.schema import schema
+
+logger = logging.getLogger(__name__)
 
 
 class OperationRefused(Exception):
@@ -105,13 +109,35 @@ def _is_awaitable(value) -> bool:
     return isinstance(value, CoroutineType | Future)
 
 
+async def _run_to_end(result) -> ExecutionResult:
+    """graphql-core's result, its execution run to the end even when the wait on it is cancelled
+    (a client gone). Cancelled part-way, an execution leaves the coroutines it had made for fields
+    not started yet never awaited (a RuntimeWarning each when they are collected), and the
+    DataLoaders' futures cancelled under the batches that fill them (InvalidStateError in the
+    batch's task). So it runs as a task of its own, which a cancelled request leaves to finish
+    (no longer than the cost limit lets it): the request's wait returns at once."""
+    if not isawaitable(result):
+        return result
+    execution = asyncio.ensure_future(result)
+    try:
+        return await asyncio.shield(execution)
+    except asyncio.CancelledError:
+        execution.add_done_callback(_abandoned_done)
+        raise
+
+
+def _abandoned_done(execution: asyncio.Future) -> None:
+    # graphql-core turns resolvers' errors into the result's errors: one raised here is a bug,
+    # and nobody is left to read it.
+    if not execution.cancelled() and execution.exception() is not None:
+        logger.error("a GraphQL execution whose request was cancelled failed", exc_info=execution.exception())
+
+
 async def operation_execute(operation: Operation, context) -> dict:
     """A query or mutation's result, formatted: {"data": ..., "errors"?: [...]}."""
-    result = execute(schema.graphql_schema, operation.document, context_value=context,
-                     variable_values=operation.variables, operation_name=operation.name, is_awaitable=_is_awaitable)
-    if isawaitable(result):
-        result = await result
-    return result_formatted(result)
+    return result_formatted(await _run_to_end(execute(
+        schema.graphql_schema, operation.document, context_value=context, variable_values=operation.variables,
+        operation_name=operation.name, is_awaitable=_is_awaitable)))
 
 
 async def operation_subscribe(operation: Operation, context):
@@ -124,11 +150,9 @@ async def operation_subscribe(operation: Operation, context):
 
 async def subscription_event_execute(operation: Operation, context, event) -> dict:
     """One event of a subscription's stream, as the subscriber's result, formatted."""
-    result = execute(schema.graphql_schema, operation.document, root_value=event, context_value=context,
-                     variable_values=operation.variables, operation_name=operation.name, is_awaitable=_is_awaitable)
-    if isawaitable(result):
-        result = await result
-    return result_formatted(result)
+    return result_formatted(await _run_to_end(execute(
+        schema.graphql_schema, operation.document, root_value=event, context_value=context,
+        variable_values=operation.variables, operation_name=operation.name, is_awaitable=_is_awaitable)))
 
 
 def result_formatted(result: ExecutionResult) -> dict:

@@ -14,6 +14,8 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
+
 from evaapi.store.base import BatchOp, Container, InitResult, PatchOp, Store, StoreMismatch, item_check_size
 from evaapi.store.errors import Conflict, NotFound, PreconditionFailed, StoreError, StoreUnavailable
 from evaapi.store.query import Filter, Keyset, Query, page_from_rows, query_plan, value_kind
@@ -134,7 +136,13 @@ class SqliteContainer(Container):
 
     @staticmethod
     def _load(doc: str, etag: str, ts: float) -> dict:
-        item = json.loads(doc)
+        # orjson reads a page's items about 3x faster than json (1,400 items in a GraphQL
+        # report: bench/graphql.py); it refuses the NaN and Infinity json.dumps writes, which
+        # json then reads.
+        try:
+            item = orjson.loads(doc)
+        except orjson.JSONDecodeError:
+            item = json.loads(doc)
         item["_etag"] = etag
         item["_ts"] = int(ts)
         return item

@@ -5,6 +5,7 @@ import contextlib
 from dataclasses import asdict
 
 from evaapi.events.repositories import OUTBOX_INDEX, outbox_container_register
+from evaapi.records import record_from_item
 from evaapi.store import Conflict, ContainerSpec, Index, NotFound, Query, container_register, patch_incr, store
 from evaapi.store import query as q
 from spaces.queries.domain import OPEN_STATUSES, QueryParameters, QueryStatus, SpaceIndexState
@@ -36,13 +37,11 @@ _FIELDS = tuple(name for name in QueryRun.__dataclass_fields__ if name != "etag"
 
 
 def query_from_item(item: dict) -> QueryRun:
-    fields = {name: item.get(name) for name in _FIELDS}
-    parameters = dict(fields["parameters"])
+    parameters = dict(item["parameters"])
     if parameters.get("document_ids") is not None:
         parameters["document_ids"] = tuple(parameters["document_ids"])
-    fields["parameters"] = QueryParameters(**parameters)
-    fields["status"] = QueryStatus(fields["status"])
-    return QueryRun(**fields, etag=item.get("_etag"))
+    return record_from_item(QueryRun, item, _FIELDS, parameters=QueryParameters(**parameters),
+                            status=QueryStatus(item["status"]))
 
 
 def query_item(query: QueryRun) -> dict:

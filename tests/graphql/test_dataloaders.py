@@ -110,43 +110,53 @@ def test_cited_documents_load_100_a_call(deployment):
         d.filename for d in documents]
 
 
-@pytest.mark.parametrize("wait", ["context.load", "loader.load", "loader.load_many"])
-async def test_a_cancelled_request_leaves_its_batch_to_fill_the_loaders_futures(wait):
-    """A request cancelled (its client gone) while a batch is on its way: the resolvers' waits
-    end, and the batch still fills the loader's futures when it returns, with no error logged
-    (filling a cancelled future raised InvalidStateError in the batch's task, never read). By
-    each way resolvers wait on a loader."""
+def test_a_cancelled_request_leaves_its_execution_to_finish(deployment, settings):
+    """A request cancelled (its client gone) at any point of the report: its wait ends at once,
+    and the execution runs to its end: every coroutine it made is awaited (a RuntimeWarning each
+    when collected, otherwise), no error is left unread in a task (a batch filling a cancelled
+    future raised InvalidStateError), every loader future is filled."""
     import asyncio
     import gc
+    import warnings
 
+    from evaapi.auth.services.principals import principal_for
     from evaapi.graphql.context import GraphQLContext
+    from evaapi.graphql.execution import operation_execute, operation_prepare
 
-    loop = asyncio.get_running_loop()
-    unread = []
-    loop.set_exception_handler(lambda _, details: unread.append(details))
-    context = GraphQLContext(principal=None)
-    release = asyncio.Event()
+    settings.GRAPHQL_MAX_COST = 20_000
+    tenant = tenant_make()
+    for n in range(3):
+        space_filled(tenant, name=f"space {n}", documents=3, queries=2)
+    principal = principal_for(credentials=api_key_make(tenant))
+    operation = operation_prepare(NESTED, {"spaces": 3}, None)
 
-    async def doubled(_, keys):
-        await release.wait()
-        return [key * 2 for key in keys]
+    async def cancelled_after(steps: int):
+        loop = asyncio.get_running_loop()
+        unread = []
+        loop.set_exception_handler(lambda _, details: unread.append(details))
+        context = GraphQLContext(principal=principal)
+        waiting = asyncio.ensure_future(operation_execute(operation, context))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        waiting.cancel()
+        while len(asyncio.all_tasks()) > 1:  # the execution and its loaders' batches, left to finish
+            await asyncio.sleep(0.005)
+        gc.collect()  # unawaited coroutines and unread task errors are reported when collected
+        await asyncio.sleep(0)
+        return waiting, unread, context
 
-    async def resolver():
-        if wait == "context.load":
-            return await context.load(doubled, 21)
-        if wait == "loader.load":
-            return await context.loader(doubled).load(21)
-        return await context.loader(doubled).load_many([21])
-
-    waiting = asyncio.ensure_future(resolver())
-    await asyncio.sleep(0.01)  # the batch is dispatched and waits
-    waiting.cancel()
-    await asyncio.sleep(0.01)
-    release.set()
-    await asyncio.sleep(0.01)
-    gc.collect()  # an unread task error is reported when the task is collected
-    await asyncio.sleep(0)
-    loop.set_exception_handler(None)
-    assert waiting.cancelled()
-    assert unread == []
-    assert context.load(doubled, 21) == 42  # filled, and kept for the rest of the request
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, _, whole = asyncio.run(cancelled_after(10_000))  # not cancelled: done before
+        cancelled = 0
+        for steps in range(40):
+            waiting, unread, context = asyncio.run(cancelled_after(steps))
+            gc.collect()
+            assert unread == [], steps
+            cancelled += waiting.cancelled()
+            # Cancelled before its first step, the request ran nothing; otherwise all of the report.
+            assert set(context._caches) in ({}.keys(), whole._caches.keys()), steps
+            futures = [future for cache in context._caches.values() for future in cache.values()]
+            assert all(future.done() and not future.cancelled() for future in futures), steps
+    assert cancelled >= 20  # the points it was cancelled at were inside the report
+    assert [str(warning.message) for warning in caught] == []

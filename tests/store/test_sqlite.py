@@ -182,3 +182,16 @@ def test_a_removed_index_is_dropped_and_the_others_kept(tmp_path):
     assert index_names(path, spec.name) == before - equality
     store.init([spec])
     assert index_names(path, spec.name) == before
+
+
+
+def test_items_orjson_refuses_read_back_as_written(tmp_path):
+    # Items are read with orjson, which refuses integers past 64 bits (json.dumps writes them,
+    # Cosmos DB keeps them as written); json reads those items instead.
+    _, container = sqlite_container(tmp_path / "store.sqlite3")
+    container.create({"id": "big", "tenant": "t", "values": [2**70, -(2**70), 1.5], "text": "é\u2028"})
+    container.create({"id": "plain", "tenant": "t", "values": [1]})
+    big = container.read("big", partition_key="t")
+    assert (big["values"], big["text"]) == ([2**70, -(2**70), 1.5], "é\u2028")
+    page = container.query(Query(filters=(q.eq("tenant", "t"),), limit=10), partition_key="t")
+    assert sorted(item["values"] for item in page.items) == [[1], [2**70, -(2**70), 1.5]]
