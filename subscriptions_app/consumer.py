@@ -25,6 +25,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from evaapi.api.parsers import client_json_loads
 from evaapi.auth.ratelimit import RateLimiterUnavailable
 from evaapi.auth.services.principals import principal_for
 from evaapi.auth.throttling import principal_rate_limit
@@ -164,7 +165,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         if len(text_data.encode()) > settings.GRAPHQL_WS_MAX_MESSAGE_BYTES:
             return await self._close(1009, f"A message takes at most {settings.GRAPHQL_WS_MAX_MESSAGE_BYTES} bytes.")
         try:
-            message = json.loads(text_data)
+            message = client_json_loads(text_data)
         except (ValueError, RecursionError):
             return await self._close(4400, "Invalid message received: not JSON.")
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):

@@ -1,10 +1,11 @@
-import json
+
 
 from rest_framework import serializers
 
 from documents.domain import LISTED_STATUSES
 from evaapi.api.fields import StrictCharField
 from evaapi.api.pagination import PageInput
+from evaapi.api.parsers import client_json_loads
 from evaapi.api.serializers import OutputSerializer
 
 METADATA_MAX_BYTES = 16 * 1024
@@ -17,7 +18,7 @@ class DocumentUploadInput(serializers.Serializer):
 
     def validate_metadata(self, value: str) -> dict:
         try:
-            metadata = json.loads(value)
+            metadata = client_json_loads(value)
         except ValueError:
             raise serializers.ValidationError("Not valid JSON.") from None
         if not isinstance(metadata, dict):

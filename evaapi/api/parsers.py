@@ -2,6 +2,7 @@
 Python's wording) and a nesting limit, so a deeply nested body is a 400, not a RecursionError."""
 
 import json
+import math
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -33,6 +34,36 @@ def _constant_refused(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def client_json_loads(text: str | bytes):
+    """JSON a client sent (a body, a WebSocket message, a form field), as the API takes it: the
+    numbers json reads beyond JSON's values (NaN, Infinity, and 1e999, which overflows to
+    infinity) are refused with ValueError, like malformed JSON. Taken in, they reached the store,
+    which refused the write with an error nobody had foreseen (a 500): SQLite's JSON functions
+    call the row malformed."""
+    return json.loads(text, parse_constant=_constant_refused, parse_float=_finite_float)
+
+
+def json_finite(value) -> bool:
+    """Whether every number in `value` (parsed JSON: dicts, lists, scalars) is finite."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            return False
+    return True
+
+
 class JSONParser(BaseParser):
     media_type = "application/json"
 
@@ -47,7 +78,7 @@ class JSONParser(BaseParser):
         except UnicodeDecodeError:
             raise ParseError(f"The request body is not valid {encoding} text.") from None
         try:
-            data = json.loads(text, parse_constant=_constant_refused)
+            data = client_json_loads(text)
         except json.JSONDecodeError as exc:
             raise ParseError(f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}, column "
                              f"{exc.colno}).") from None

@@ -4,6 +4,7 @@ import graphene
 from graphene.types.generic import GenericScalar
 from graphql.language import StringValueNode
 
+from evaapi.api.parsers import json_finite
 from evaapi.times import parse_iso
 
 
@@ -29,6 +30,15 @@ class DateTime(graphene.Scalar):
 
 class JSON(GenericScalar):
     """Any JSON value (an object, for metadata and event data)."""
+
+    @staticmethod
+    def parse_literal(ast, _variables=None):
+        # A literal 1e999 reads as infinity, which no store takes (variables are JSON, read by
+        # client_json_loads, which refuses it).
+        value = GenericScalar.parse_literal(ast, _variables)
+        if not json_finite(value):
+            raise ValueError("Numbers in JSON are finite.")
+        return value
 
 
 class UserError(graphene.ObjectType):

@@ -323,7 +323,8 @@ def test_listing_pages_filters_by_status_and_costs_exact_store_calls(owner, depl
     assert client.get(f"/api/v1/spaces/{space['id']}/documents", {"status": "exploded"}).status_code == 400
 
 
-@pytest.mark.parametrize(("metadata", "status"), [("[1, 2]", 400), ("not json", 400), ('{"a": 1}', 201)])
+@pytest.mark.parametrize(("metadata", "status"), [
+    ("[1, 2]", 400), ("not json", 400), ('{"a": NaN}', 400), ('{"a": 1e999}', 400), ('{"a": 1}', 201)])
 def test_metadata_must_be_a_json_object(owner, metadata, status):
     _, client, space = owner
     response = _upload(client, space["id"], f"m{uuid.uuid4().hex[:4]}.txt", uuid.uuid4().bytes.hex().encode(),

@@ -59,6 +59,14 @@ def test_without_credentials_it_is_401_in_graphql_shape():
     ('{"query": "{ spaces { edges { node { id } } } }", "operationName": 3}', "application/json", 400,
      "bad_request"),
     ("[" * 100 + "]" * 100, "application/json", 400, "bad_request"),
+    # Numbers json reads beyond JSON's values (NaN, infinity) reached the store, which refused them
+    # with an internal error.
+    ('{"query": "mutation($m: JSON) { createSpace(input: {name: \\"x\\", metadata: $m}) { space { id } } }", '
+     '"variables": {"m": {"x": NaN}}}', "application/json", 400, "bad_request"),
+    ('{"query": "mutation($m: JSON) { createSpace(input: {name: \\"x\\", metadata: $m}) { space { id } } }", '
+     '"variables": {"m": {"x": [1e999]}}}', "application/json", 400, "bad_request"),
+    ('{"query": "mutation { createSpace(input: {name: \\"x\\", metadata: {x: [1e999]}}) { space { id } } }"}',
+     "application/json", 400, "graphql_validation_failed"),
     ('{"query": "{ spaces { "}', "application/json", 400, "graphql_parse_failed"),
     ('{"query": "{ nothing }"}', "application/json", 400, "graphql_validation_failed"),
     ('{"query": "query A { spaces { edges { node { id } } } } query B { spaces { edges { node { id } } } }"}',

@@ -143,6 +143,8 @@ def test_a_deeply_nested_body_is_400_without_a_traceback(client, depth, caplog, 
     [
         ('{"name": ' + "9" * 5000 + "}", "number that is not a valid JSON value"),
         ('{"name": NaN}', "number that is not a valid JSON value"),
+        ('{"name": -Infinity}', "number that is not a valid JSON value"),
+        ('{"name": [1e999]}', "number that is not a valid JSON value"),  # json reads it as infinity
         ('{"name": "x",}', "not valid JSON"),
         ("\xff\xfe", "not valid utf-8"),
     ],
