@@ -50,20 +50,6 @@ def client_json_loads(text: str | bytes):
     return json.loads(text, parse_constant=_constant_refused, parse_float=_finite_float)
 
 
-def json_finite(value) -> bool:
-    """Whether every number in `value` (parsed JSON: dicts, lists, scalars) is finite."""
-    stack = [value]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            return False
-    return True
-
-
 class JSONParser(BaseParser):
     media_type = "application/json"
 

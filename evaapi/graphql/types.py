@@ -1,10 +1,20 @@
 """Types every domain's schema shares: scalars, the typed user error of mutations."""
 
+import math
+
 import graphene
 from graphene.types.generic import GenericScalar
-from graphql.language import StringValueNode
+from graphql.language import (
+    BooleanValueNode,
+    FloatValueNode,
+    IntValueNode,
+    ListValueNode,
+    NullValueNode,
+    ObjectValueNode,
+    StringValueNode,
+    VariableNode,
+)
 
-from evaapi.api.parsers import json_finite
 from evaapi.times import parse_iso
 
 
@@ -31,14 +41,28 @@ class DateTime(graphene.Scalar):
 class JSON(GenericScalar):
     """Any JSON value (an object, for metadata and event data)."""
 
-    @staticmethod
-    def parse_literal(ast, _variables=None):
-        # A literal 1e999 reads as infinity, which no store takes (variables are JSON, read by
-        # client_json_loads, which refuses it).
-        value = GenericScalar.parse_literal(ast, _variables)
-        if not json_finite(value):
-            raise ValueError("Numbers in JSON are finite.")
-        return value
+    @classmethod
+    def parse_literal(cls, node, variables=None):
+        # GenericScalar's read an integer past 32 bits, or a variable inside the literal, as null
+        # (what was stored), and 1e999 as infinity (which no store takes).
+        if isinstance(node, StringValueNode | BooleanValueNode):
+            return node.value
+        if isinstance(node, IntValueNode):
+            return int(node.value)
+        if isinstance(node, FloatValueNode):
+            value = float(node.value)
+            if not math.isfinite(value):
+                raise ValueError("Numbers in JSON are finite.")
+            return value
+        if isinstance(node, NullValueNode):
+            return None
+        if isinstance(node, ListValueNode):
+            return [cls.parse_literal(value, variables) for value in node.values]
+        if isinstance(node, ObjectValueNode):
+            return {field.name.value: cls.parse_literal(field.value, variables) for field in node.fields}
+        if isinstance(node, VariableNode):
+            return (variables or {}).get(node.name.value)
+        raise ValueError("Not a JSON value.")  # an enum value (a bare name)
 
 
 class UserError(graphene.ObjectType):

@@ -44,6 +44,16 @@ def test_create_update_and_delete_a_space(tenant, client):
     assert gql_data(client, "{ spaces { edges { node { id } } } }")["spaces"]["edges"] == []
 
 
+def test_a_json_literal_is_stored_as_written(client):
+    # graphene's generic scalar read an integer past 32 bits, or a variable inside the literal, as null.
+    literal = '{big: 9007199254740993, small: -1, f: 1.5e3, s: "x", b: true, n: null, l: [1, {a: [2]}], v: $v}'
+    created = gql_data(client, f'mutation($v: JSON) {{ createSpace(input: {{name: "Literal", metadata: {literal}}}) '
+                               f"{{ space {{ metadata }} {ERRORS} }} }}", {"v": {"from": "variables"}})["createSpace"]
+    assert created == {"space": {"metadata": {
+        "big": 9007199254740993, "small": -1, "f": 1500.0, "s": "x", "b": True, "n": None, "l": [1, {"a": [2]}],
+        "v": {"from": "variables"}}}, "errors": []}
+
+
 @pytest.mark.parametrize(("extra", "field", "code"), [
     ("", "name", "conflict"),  # the name is taken (below)
     (', metadata: {big: "' + "x" * 17_000 + '"}', "metadata", "validation_error"),
