@@ -25,6 +25,7 @@ from evaapi.auth.services.audit import audit_record
 from evaapi.events.domain import Event, event_make
 from evaapi.events.outbox import outbox_add, outbox_relay, outbox_relay_now
 from evaapi.exceptions import InvalidInput, PayloadTooLarge, ResourceConflict, UnsupportedMediaType
+from evaapi.metadata import metadata_check
 from evaapi.store import Conflict, NotFound, PreconditionFailed
 from evaapi.times import iso, parse_iso, utc_now
 from spaces.selectors import space_get
@@ -58,6 +59,13 @@ def _duplicate(existing: Document) -> ResourceConflict:
     )
 
 
+def _blob_discard(name: str) -> None:
+    try:
+        storage.blob_delete(name)
+    except Exception:
+        logger.exception("the file of an upload that was not recorded could not be removed: %s", name)
+
+
 def document_upload(*, tenant: Tenant, actor: str, space_id: str, file, filename: str,
                     metadata: dict | None = None) -> Document:
     """Checks, stores and records an uploaded file, then queues its processing. A refused
@@ -68,6 +76,7 @@ def document_upload(*, tenant: Tenant, actor: str, space_id: str, file, filename
         raise PayloadTooLarge(f"The file is larger than {settings.EVA_MAX_UPLOAD_MB} MiB.")
     if file.size == 0:
         raise InvalidInput("The file is empty.", details={"file": ["The file is empty."]})
+    metadata_check(metadata or {})
     safe_name = filename_sanitize(filename)
     try:
         detected = document_type_detect(filename=safe_name, file=file)
@@ -86,10 +95,10 @@ def document_upload(*, tenant: Tenant, actor: str, space_id: str, file, filename
         media_type=detected.media_type, size_bytes=file.size, sha256=sha256, status=DocumentStatus.UPLOADED,
         metadata=metadata or {}, blob_name=name, created_by=actor, created_at=now, updated_at=now,
     )
-    storage.blob_save(name, file)
     item = repositories.document_item(document)
     event = event_make(type="document.added", tenant_id=tenant.id, space_id=space.id,
                        data=_event_data(item, size_bytes=file.size))
+    storage.blob_save(name, file)
     try:
         item = repositories.document_insert(outbox_add(item, event))
     except Conflict:
@@ -97,6 +106,10 @@ def document_upload(*, tenant: Tenant, actor: str, space_id: str, file, filename
         storage.blob_delete(name)
         existing = repositories.document_by_content(tenant_id=tenant.id, space_id=space.id, sha256=sha256)
         raise _duplicate(existing) if existing else ResourceConflict("The upload conflicted; try again.") from None
+    except BaseException:
+        # Not recorded (the store refused it, or is down): nothing refers to the file.
+        _blob_discard(name)
+        raise
     audit_record(tenant_id=tenant.id, actor=actor, action="document.upload", resource_type="document",
                  resource_id=document_id)
     item = outbox_relay_now(DOCUMENTS, item)

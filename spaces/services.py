@@ -1,7 +1,6 @@
 """Writes of spaces. Each records its event in the same store write as the change
 (evaapi.events), and an audit entry."""
 
-import json
 import logging
 import uuid
 from datetime import timedelta
@@ -11,10 +10,11 @@ from evaapi.auth.services.audit import audit_record
 from evaapi.events.domain import event_make
 from evaapi.events.outbox import outbox_add, outbox_relay, outbox_relay_now
 from evaapi.exceptions import InvalidInput, ResourceConflict, VersionMismatch
+from evaapi.metadata import metadata_check
 from evaapi.store import Conflict, NotFound, PreconditionFailed
 from evaapi.times import iso, utc_now
 from spaces import repositories
-from spaces.domain import METADATA_MAX_BYTES, Space, SpaceStatus, name_key
+from spaces.domain import Space, SpaceStatus, name_key
 from spaces.repositories import SPACES
 from spaces.selectors import space_item_get
 
@@ -22,11 +22,6 @@ logger = logging.getLogger(__name__)
 
 _UPDATE_ATTEMPTS = 5
 EDITABLE = ("name", "description", "tags", "metadata")
-
-
-def _metadata_check(metadata: dict) -> None:
-    if len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
-        raise InvalidInput("metadata is larger than 16 KB.", details={"metadata": ["Larger than 16 KB."]})
 
 
 def _name_taken(name: str) -> ResourceConflict:
@@ -37,7 +32,7 @@ def _name_taken(name: str) -> ResourceConflict:
 def space_create(*, tenant: Tenant, actor: str, name: str, description: str = "", tags=(),
                  metadata: dict | None = None) -> Space:
     metadata = metadata or {}
-    _metadata_check(metadata)
+    metadata_check(metadata)
     now = iso(utc_now())
     space = Space(
         id=str(uuid.uuid4()), tenant_id=tenant.id, name=name, description=description,
@@ -67,7 +62,7 @@ def space_update(*, tenant: Tenant, actor: str, space_id: str, changes: dict, if
     if unknown:
         raise InvalidInput(f"Not editable: {', '.join(sorted(unknown))}.")
     if "metadata" in changes:
-        _metadata_check(changes["metadata"])
+        metadata_check(changes["metadata"])
     for _ in range(_UPDATE_ATTEMPTS):
         item = space_item_get(tenant=tenant, space_id=space_id)
         _if_match_check(item, if_match)

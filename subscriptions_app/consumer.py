@@ -25,7 +25,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from evaapi.api.parsers import client_json_loads
+from evaapi.api.parsers import JSONRefused, client_json_loads
 from evaapi.auth.ratelimit import RateLimiterUnavailable
 from evaapi.auth.services.principals import principal_for
 from evaapi.auth.throttling import principal_rate_limit
@@ -166,6 +166,8 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
             return await self._close(1009, f"A message takes at most {settings.GRAPHQL_WS_MAX_MESSAGE_BYTES} bytes.")
         try:
             message = client_json_loads(text_data)
+        except JSONRefused as exc:
+            return await self._close(4400, f"Invalid message received: {exc}.")
         except (ValueError, RecursionError):
             return await self._close(4400, "Invalid message received: not JSON.")
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):

@@ -5,10 +5,9 @@ from rest_framework import serializers
 from documents.domain import LISTED_STATUSES
 from evaapi.api.fields import StrictCharField
 from evaapi.api.pagination import PageInput
-from evaapi.api.parsers import client_json_loads
+from evaapi.api.parsers import JSONRefused, client_json_loads
 from evaapi.api.serializers import OutputSerializer
-
-METADATA_MAX_BYTES = 16 * 1024
+from evaapi.metadata import METADATA_MAX_BYTES
 
 
 class DocumentUploadInput(serializers.Serializer):
@@ -19,7 +18,9 @@ class DocumentUploadInput(serializers.Serializer):
     def validate_metadata(self, value: str) -> dict:
         try:
             metadata = client_json_loads(value)
-        except ValueError:
+        except JSONRefused as exc:
+            raise serializers.ValidationError(f"Holds {exc}.") from None
+        except (ValueError, RecursionError):
             raise serializers.ValidationError("Not valid JSON.") from None
         if not isinstance(metadata, dict):
             raise serializers.ValidationError("Must be a JSON object.")

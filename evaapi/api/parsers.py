@@ -30,24 +30,62 @@ def depth_exceeds(data, limit: int) -> bool:
     return False
 
 
+class JSONRefused(ValueError):
+    """JSON a client sent that parses but holds a value the API does not take; the message says
+    which, for the client."""
+
+
+_NUMBER_REFUSED = "a number that is not a valid JSON value (NaN, Infinity, or too large)"
+
+
 def _constant_refused(name: str):
-    raise ValueError(f"{name} is not JSON")
+    raise JSONRefused(_NUMBER_REFUSED)
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e999
-        raise ValueError(f"{text} is not a finite number")
+        raise JSONRefused(_NUMBER_REFUSED)
     return value
 
 
+def json_unicode_valid(value) -> bool:
+    """Whether every string in `value` (parsed JSON: its keys too) is valid Unicode: a `\\ud800`
+    escape decodes to a lone surrogate, which has no UTF-8 and cannot be stored."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
+
+
 def client_json_loads(text: str | bytes):
-    """JSON a client sent (a body, a WebSocket message, a form field), as the API takes it: the
-    numbers json reads beyond JSON's values (NaN, Infinity, and 1e999, which overflows to
-    infinity) are refused with ValueError, like malformed JSON. Taken in, they reached the store,
-    which refused the write with an error nobody had foreseen (a 500): SQLite's JSON functions
-    call the row malformed."""
-    return json.loads(text, parse_constant=_constant_refused, parse_float=_finite_float)
+    """JSON a client sent (a body, a WebSocket message, a form field), as the API takes it.
+    Malformed JSON raises json.JSONDecodeError (UnicodeDecodeError for bytes that are not UTF-8,
+    RecursionError for deep nesting); JSON holding what json reads beyond JSON's values raises
+    JSONRefused: NaN, Infinity, 1e999 (infinity), integers past Python's 4,300 digits, strings with
+    a lone surrogate. Taken in, they reached the store, which refused the write with an error
+    nobody had foreseen (a 500)."""
+    try:
+        data = json.loads(text, parse_constant=_constant_refused, parse_float=_finite_float)
+    except (json.JSONDecodeError, UnicodeDecodeError, JSONRefused):
+        raise
+    except ValueError:  # int(): more digits than Python converts
+        raise JSONRefused(_NUMBER_REFUSED) from None
+    escaped = b"\\u" in text if isinstance(text, bytes) else "\\u" in text
+    if escaped and not json_unicode_valid(data):
+        raise JSONRefused("a string that is not valid Unicode (a lone surrogate escape such as \\ud800)")
+    return data
 
 
 class JSONParser(BaseParser):
@@ -63,6 +101,8 @@ class JSONParser(BaseParser):
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             raise ParseError(f"The request body is not valid {encoding} text.") from None
+        except LookupError:  # charset=rot13, base64, or no codec at all
+            raise ParseError(f"The body's charset {encoding!r} is not a text encoding this API reads.") from None
         try:
             data = client_json_loads(text)
         except json.JSONDecodeError as exc:
@@ -70,9 +110,8 @@ class JSONParser(BaseParser):
                              f"{exc.colno}).") from None
         except RecursionError:
             raise ParseError(f"The request body nests deeper than {MAX_DEPTH} levels.") from None
-        except ValueError:
-            # NaN/Infinity, or a number too long to convert: valid syntax, not a value we take.
-            raise ParseError("The request body holds a number that is not a valid JSON value.") from None
+        except JSONRefused as exc:
+            raise ParseError(f"The request body holds {exc}.") from None
         if depth_exceeds(data, MAX_DEPTH):
             raise ParseError(f"The request body nests deeper than {MAX_DEPTH} levels.")
         return data

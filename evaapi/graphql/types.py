@@ -45,7 +45,7 @@ class JSON(GenericScalar):
     def parse_literal(cls, node, variables=None):
         # GenericScalar's read an integer past 32 bits, or a variable inside the literal, as null
         # (what was stored), and 1e999 as infinity (which no store takes).
-        if isinstance(node, StringValueNode | BooleanValueNode):
+        if isinstance(node, StringValueNode | BooleanValueNode):  # the parser refuses "\ud800" itself
             return node.value
         if isinstance(node, IntValueNode):
             return int(node.value)

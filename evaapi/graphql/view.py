@@ -6,12 +6,11 @@ authenticated and rate limited exactly as REST does (one crossing to the sync po
 the operation parsed, validated, measured (depth and cost limits, before anything runs), then
 executed. Errors keep GraphQL's own shape (evaapi.graphql.errors)."""
 
-import json
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from evaapi.api.parsers import MAX_DEPTH, client_json_loads, depth_exceeds
+from evaapi.api.parsers import MAX_DEPTH, JSONRefused, client_json_loads, depth_exceeds
 from evaapi.auth.authentication import credentials_of
 from evaapi.auth.ratelimit import RateLimiterUnavailable
 from evaapi.auth.refusals import client_refusal_check, client_refusal_count
@@ -66,10 +65,10 @@ def _body(request) -> dict | JsonResponse:
                         "unsupported_media_type", 415)
     try:
         body = client_json_loads(request.body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+    except JSONRefused as exc:
+        return _refused(f"The request body holds {exc}.", "bad_request", 400)
+    except (ValueError, RecursionError):
         return _refused("The request body is not valid JSON.", "bad_request", 400)
-    except ValueError:  # NaN, Infinity, or a number too long to convert
-        return _refused("The request body holds a number that is not a valid JSON value.", "bad_request", 400)
     if depth_exceeds(body, MAX_DEPTH):
         return _refused(f"The request body nests deeper than {MAX_DEPTH} levels.", "bad_request", 400)
     if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():

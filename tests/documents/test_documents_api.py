@@ -324,7 +324,9 @@ def test_listing_pages_filters_by_status_and_costs_exact_store_calls(owner, depl
 
 
 @pytest.mark.parametrize(("metadata", "status"), [
-    ("[1, 2]", 400), ("not json", 400), ('{"a": NaN}', 400), ('{"a": 1e999}', 400), ('{"a": 1}', 201)])
+    ("[1, 2]", 400), ("not json", 400), ('{"a": NaN}', 400), ('{"a": 1e999}', 400), ('{"a": "\\ud800"}', 400),
+    # 16 KB as stored (UTF-8), not in characters: 6,000 euro signs are 18,000 bytes.
+    ('{"a": "' + "\u20ac" * 6000 + '"}', 400), ('{"a": "' + "\u20ac" * 5000 + '"}', 201), ('{"a": 1}', 201)])
 def test_metadata_must_be_a_json_object(owner, metadata, status):
     _, client, space = owner
     response = _upload(client, space["id"], f"m{uuid.uuid4().hex[:4]}.txt", uuid.uuid4().bytes.hex().encode(),

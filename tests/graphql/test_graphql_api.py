@@ -67,6 +67,11 @@ def test_without_credentials_it_is_401_in_graphql_shape():
      '"variables": {"m": {"x": [1e999]}}}', "application/json", 400, "bad_request"),
     ('{"query": "mutation { createSpace(input: {name: \\"x\\", metadata: {x: [1e999]}}) { space { id } } }"}',
      "application/json", 400, "graphql_validation_failed"),
+    # And strings with a lone surrogate (no UTF-8), in variables and in a literal (the parser's).
+    ('{"query": "mutation($m: JSON) { createSpace(input: {name: \\"x\\", metadata: $m}) { space { id } } }", '
+     '"variables": {"m": {"x": "\\ud800"}}}', "application/json", 400, "bad_request"),
+    ('{"query": "mutation { createSpace(input: {name: \\"x\\", metadata: {x: \\"\\\\ud800\\"}}) { space { id } } }"}',
+     "application/json", 400, "graphql_parse_failed"),
     ('{"query": "{ spaces { "}', "application/json", 400, "graphql_parse_failed"),
     ('{"query": "{ nothing }"}', "application/json", 400, "graphql_validation_failed"),
     ('{"query": "query A { spaces { edges { node { id } } } } query B { spaces { edges { node { id } } } }"}',

@@ -145,6 +145,8 @@ def test_a_deeply_nested_body_is_400_without_a_traceback(client, depth, caplog, 
         ('{"name": NaN}', "number that is not a valid JSON value"),
         ('{"name": -Infinity}', "number that is not a valid JSON value"),
         ('{"name": [1e999]}', "number that is not a valid JSON value"),  # json reads it as infinity
+        ('{"name": {"k": "\\ud800"}}', "string that is not valid Unicode"),  # a lone surrogate: no UTF-8
+        ('{"\\udfff": 1}', "string that is not valid Unicode"),
         ('{"name": "x",}', "not valid JSON"),
         ("\xff\xfe", "not valid utf-8"),
     ],
@@ -155,6 +157,13 @@ def test_parse_errors_say_what_is_wrong_without_python_internals(client, body, w
     assert words in message
     for internal in ("sys.", "Python", "JSON parse error"):
         assert internal not in message
+
+
+@pytest.mark.parametrize("charset", ["rot13", "base64", "zlib"])
+def test_a_charset_that_is_not_a_text_encoding_is_400(client, charset):
+    # Python codecs that are not text encodings (Django itself ignores a charset with no codec).
+    response = client.generic("POST", "/echo", b'{"name": "x"}', content_type=f"application/json; charset={charset}")
+    assert "not a text encoding" in assert_error_shape(response, 400, "parse_error")["error"]["message"]
 
 
 @pytest.mark.django_db

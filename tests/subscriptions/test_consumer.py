@@ -104,6 +104,7 @@ async def test_ping_pong_and_a_query_over_the_socket(owner):
 @pytest.mark.parametrize(("messages", "code"), [
     (["not json"], 4400),
     (['{"type": "connection_init", "payload": {"n": NaN}}'], 4400),
+    (['{"type": "connection_init", "payload": {"n": "\\ud800"}}'], 4400),
     ([json.dumps({"no": "type"})], 4400),
     ([json.dumps({"type": "what"})], 4400),
     ([json.dumps({"id": "1", "type": "subscribe", "payload": {"query": "{ spaces { edges { node { id } } } }"}})],
