@@ -8,11 +8,10 @@ from documents.graphql.types import Document
 from documents.selectors import document_get
 from evaapi.auth import scopes
 from evaapi.concurrency import run_sync
-from evaapi.events.catalogue import UnknownEventType, event_type_pattern_check
 from evaapi.events.graphql.types import Event
-from evaapi.events.selectors import events_after
+from evaapi.events.selectors import event_types_select, events_after
 from evaapi.events.sinks import query_group, space_group, tenant_group
-from evaapi.exceptions import InvalidInput, ResourceNotFound, ServiceError
+from evaapi.exceptions import ResourceNotFound, ServiceError
 from evaapi.graphql.permissions import requires_scope
 from spaces.queries.graphql.types import QueryRun
 from spaces.queries.selectors import query_get
@@ -36,15 +35,6 @@ def _dropped_check(root) -> None:
 def _tenant_check(info, tenant_id: str) -> None:
     if tenant_id != info.context.tenant.id:
         raise ResourceNotFound("No such tenant.")
-
-
-def _patterns_check(types) -> list[str] | None:
-    if not types:
-        return None
-    try:
-        return [event_type_pattern_check(pattern) for pattern in types]
-    except UnknownEventType as exc:
-        raise InvalidInput(str(exc), details={"types": [str(exc)]}) from None
 
 
 async def _document(info, event):
@@ -140,15 +130,15 @@ class Subscription(graphene.ObjectType):
     @staticmethod
     @requires_scope(scopes.SPACES_READ)
     async def subscribe_events(root, info, types=None, after=None):
-        patterns = _patterns_check(types)
+        types = event_types_select(patterns=types, principal=info.context.principal)
         tenant = info.context.tenant
         # Listening first, reading the record second: an event recorded meanwhile is in both
         # (the stream drops the repeat), and none falls between (events are recorded before
         # they are published).
-        stream = await info.context.events_listen(groups=[tenant_group(tenant.id)], types=patterns)
+        stream = await info.context.events_listen(groups=[tenant_group(tenant.id)], types=types)
         if after is not None:
             try:
-                stream.replay(await run_sync(events_after, tenant=tenant, event_id=str(after), type_patterns=patterns))
+                stream.replay(await run_sync(events_after, tenant=tenant, event_id=str(after), types=types))
             except BaseException:
                 await stream.aclose()
                 raise

@@ -64,3 +64,41 @@ def test_one_query_per_page(history):
     with count_store_calls() as calls:
         client.get("/api/v1/events", {"type": "space.*", "limit": 3})
     assert dict(calls.by_operation) == {"read": 2, "query": 1}
+
+
+def test_each_family_takes_the_scope_that_reads_what_it_describes():
+    """spaces:read lists events, but only those of the families the key's scopes read:
+    document.* takes documents:read, query.* queries:execute, webhook.* webhooks:manage (a
+    webhook.disabled event carries the endpoint's URL)."""
+    from evaapi.auth import scopes
+
+    tenant = tenant_make()
+    admin = client_for(api_key_make(tenant))
+    space = admin.post("/api/v1/spaces", {"name": "scoped"}, format="json").json()
+    admin.post(f"/api/v1/spaces/{space['id']}/documents", {"file": _text_file()}, format="multipart")
+    webhook = admin.post("/api/v1/webhooks", {"url": "https://hooks.example.com/eva", "event_types": ["*"]},
+                         format="json").json()
+    admin.post(f"/api/v1/webhooks/{webhook['id']}/test")
+    every = {e["type"] for e in admin.get("/api/v1/events", {"limit": 100}).json()["items"]}
+    assert {"space.created", "document.added", "webhook.test"} <= every
+
+    reader = client_for(api_key_make(tenant, scopes=[scopes.SPACES_READ]))
+    assert {e["type"] for e in reader.get("/api/v1/events", {"limit": 100}).json()["items"]} == {"space.created"}
+    assert {e["type"] for e in reader.get("/api/v1/events", {"type": "*"}).json()["items"]} == {"space.created"}
+    for family in ("document.*", "document.added", "webhook.*", "webhook.disabled", "query.*"):
+        refused = reader.get("/api/v1/events", {"type": family})
+        assert refused.status_code == 403, family
+        assert refused.json()["error"]["code"] == "forbidden"
+
+    documents = client_for(api_key_make(tenant, scopes=[scopes.SPACES_READ, scopes.DOCUMENTS_READ]))
+    seen = {e["type"] for e in documents.get("/api/v1/events", {"limit": 100}).json()["items"]}
+    assert seen == {"space.created", "document.added"}
+    assert [e["type"] for e in documents.get("/api/v1/events", {"type": "document.*"}).json()["items"]] == [
+        "document.added"]
+    assert documents.get("/api/v1/events", {"type": "webhook.*"}).status_code == 403
+
+
+def _text_file():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("notes.txt", b"some words to read", content_type="text/plain")

@@ -10,7 +10,8 @@ from evaapi.events.selectors import event_list
 
 
 class EventListApi(ApiView):
-    # Events describe spaces and documents: reading them takes the scope that reads those.
+    # Listing events takes spaces:read; each family in the list takes the scope that reads what
+    # it describes (evaapi.events.selectors.FAMILY_SCOPES).
     required_scopes = {"GET": scopes.SPACES_READ}
 
     @extend_schema(parameters=[EventListInput], responses={200: page_schema("EventPage", EventOutput),
@@ -19,7 +20,9 @@ class EventListApi(ApiView):
         data = input_valid(EventListInput, request.query_params)
         events, continuation = event_list(
             tenant=request.user.tenant,
-            type_pattern=data.get("type"),
+            type_patterns=[data["type"]] if data.get("type") else None,
+            principal=request.user,
+            field="type",
             space_id=str(data["space_id"]) if data.get("space_id") else None,
             limit=data["limit"],
             continuation=data.get("continuation"),

@@ -20,6 +20,6 @@ class EventQueries(graphene.ObjectType):
     @staticmethod
     @requires_scope(scopes.SPACES_READ)
     async def resolve_events(root, info, first, after=None, types=None, space_id=None):
-        read = partial(event_list, tenant=info.context.tenant, type_patterns=types,
+        read = partial(event_list, tenant=info.context.tenant, type_patterns=types, principal=info.context.principal,
                        space_id=str(space_id) if space_id else None)
         return await run_sync(page_connection, EventConnection, read, first=first, after=after)
