@@ -24,8 +24,9 @@ from evaapi.auth.domain import Tenant
 from evaapi.auth.services.audit import audit_record
 from evaapi.events.domain import Event, event_make
 from evaapi.events.outbox import outbox_add, outbox_relay, outbox_relay_now
-from evaapi.exceptions import InvalidInput, PayloadTooLarge, ResourceConflict, UnsupportedMediaType
+from evaapi.exceptions import InvalidInput, PayloadTooLarge, ResourceConflict, UnsupportedMediaType, VersionMismatch
 from evaapi.metadata import metadata_check
+from evaapi.preconditions import if_match_check
 from evaapi.store import Conflict, NotFound, PreconditionFailed
 from evaapi.times import iso, parse_iso, utc_now
 from spaces.selectors import space_get
@@ -203,15 +204,19 @@ def _attempt_failed(item: dict, attempts: int) -> None:
 
 
 # --- deletion --------------------------------------------------------------------------------
-def document_delete(*, tenant: Tenant, actor: str, document_id: str) -> None:
-    """Hides the document at once (404 from then on), then removes its file, chunks and record."""
+def document_delete(*, tenant: Tenant, actor: str, document_id: str, if_match: str | None = None) -> None:
+    """Hides the document at once (404 from then on), then removes its file, chunks and record.
+    With If-Match, only that version of it (412 otherwise)."""
     from documents.selectors import document_item_get
 
     item = document_item_get(tenant=tenant, document_id=document_id)
+    if_match_check(item, if_match, what="document")
     deleted = {"status": str(DocumentStatus.DELETED),
                "content_key": f"{item['content_key']}#deleted:{document_id}"}
     written = _transition(item, deleted, "document.deleted")
     if written is None:
+        if if_match is not None:
+            raise VersionMismatch("The document has changed since that version (If-Match); read it again.")
         raise ResourceConflict("The document changed while it was being deleted; try again.")
     audit_record(tenant_id=tenant.id, actor=actor, action="document.delete", resource_type="document",
                  resource_id=document_id)

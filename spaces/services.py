@@ -11,6 +11,7 @@ from evaapi.events.domain import event_make
 from evaapi.events.outbox import outbox_add, outbox_relay, outbox_relay_now
 from evaapi.exceptions import InvalidInput, ResourceConflict, VersionMismatch
 from evaapi.metadata import metadata_check
+from evaapi.preconditions import if_match_check
 from evaapi.store import Conflict, NotFound, PreconditionFailed
 from evaapi.times import iso, utc_now
 from spaces import repositories
@@ -50,11 +51,6 @@ def space_create(*, tenant: Tenant, actor: str, name: str, description: str = ""
     return repositories.space_from_item(outbox_relay_now(SPACES, item))
 
 
-def _if_match_check(item: dict, if_match: str | None) -> None:
-    if if_match is not None and if_match != "*" and if_match != item["_etag"]:
-        raise VersionMismatch("The space has changed since that version (If-Match); read it again.")
-
-
 def space_update(*, tenant: Tenant, actor: str, space_id: str, changes: dict, if_match: str | None = None) -> Space:
     """Applies `changes` (any of EDITABLE). With If-Match, only to that version (412 otherwise);
     without, to the current one, retried if another write lands in between."""
@@ -65,7 +61,7 @@ def space_update(*, tenant: Tenant, actor: str, space_id: str, changes: dict, if
         metadata_check(changes["metadata"])
     for _ in range(_UPDATE_ATTEMPTS):
         item = space_item_get(tenant=tenant, space_id=space_id)
-        _if_match_check(item, if_match)
+        if_match_check(item, if_match, what="space")
         updated = {**item, **changes, "updated_at": iso(utc_now())}
         if "tags" in changes:
             updated["tags"] = list(dict.fromkeys(changes["tags"]))
@@ -95,7 +91,7 @@ def space_delete(*, tenant: Tenant, actor: str, space_id: str, if_match: str | N
     and chunks, and then the space itself are removed by `space_purge` (a job, or the sweeper)."""
     for _ in range(_UPDATE_ATTEMPTS):
         item = space_item_get(tenant=tenant, space_id=space_id)
-        _if_match_check(item, if_match)
+        if_match_check(item, if_match, what="space")
         event = event_make(type="space.deleted", tenant_id=tenant.id, space_id=space_id,
                            data={"space_id": space_id, "name": item["name"]})
         deleted = {**item, "status": str(SpaceStatus.DELETED), "name_key": f"{item['name_key']}#deleted:{space_id}",

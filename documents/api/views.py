@@ -1,6 +1,7 @@
 """Thin views: parse input, call one service or selector, shape output."""
 
 from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
@@ -14,7 +15,7 @@ from documents.api.serializers import (
     DocumentUploadInput,
 )
 from evaapi.api.pagination import PageInput, page_body, page_schema
-from evaapi.api.schema import error_responses
+from evaapi.api.schema import IF_MATCH, error_responses
 from evaapi.api.views import ApiView, input_valid
 from evaapi.auth import scopes
 from evaapi.concurrency import run_sync
@@ -62,10 +63,11 @@ class DocumentDetailApi(ApiView):
         document = selectors.document_get(tenant=request.user.tenant, document_id=document_id)
         return Response(DocumentOutput(document).data, headers={"ETag": document.etag})
 
-    @extend_schema(responses={204: None, **error_responses(401, 403, 404, 409, 429)}, tags=["documents"],
-                   operation_id="document_delete")
+    @extend_schema(parameters=[IF_MATCH], responses={204: None, **error_responses(401, 403, 404, 409, 412, 429)},
+                   tags=["documents"], operation_id="document_delete")
     def delete(self, request, document_id: str):
-        services.document_delete(tenant=request.user.tenant, actor=request.user.actor, document_id=document_id)
+        services.document_delete(tenant=request.user.tenant, actor=request.user.actor, document_id=document_id,
+                                 if_match=request.headers.get("If-Match"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -84,7 +86,9 @@ class DocumentContentApi(ApiView):
         file = storage.blob_open(document.blob_name)
         response = StreamingHttpResponse(_blocks(file), content_type=document.media_type)
         response["Content-Length"] = str(document.size_bytes)
-        response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+        # RFC 6266: an ASCII filename as is, any other as filename*=UTF-8''... (a header Django
+        # would otherwise MIME-encode whole, losing the attachment and the name).
+        response["Content-Disposition"] = content_disposition_header(True, document.filename)
         return response
 
 

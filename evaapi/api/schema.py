@@ -1,6 +1,6 @@
 """OpenAPI pieces shared by every app's views."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ErrorBody = inline_serializer(
@@ -17,6 +17,9 @@ ErrorBody = inline_serializer(
         "request_id": serializers.CharField(),
     },
 )
+
+IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
+                            description="The ETag of the version this change applies to; 412 if it is not current.")
 
 
 def error_responses(*statuses: int) -> dict:

@@ -1,18 +1,15 @@
 """Thin views: parse input, call one service or selector, shape output."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from evaapi.api.pagination import page_body, page_schema
-from evaapi.api.schema import error_responses
+from evaapi.api.schema import IF_MATCH, error_responses
 from evaapi.api.views import ApiView, input_valid
 from evaapi.auth import scopes
 from spaces import selectors, services
 from spaces.api.serializers import SpaceCreateInput, SpaceListInput, SpaceOutput, SpaceUpdateInput
-
-IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
-                            description="The ETag of the version this change applies to; 412 if it is not current.")
 
 
 def _space_response(space, *, status_code=status.HTTP_200_OK, headers=None) -> Response:

@@ -184,6 +184,35 @@ def test_download_gives_the_bytes_back(owner):
         assert b"".join(response) == content
 
 
+def test_a_download_names_its_file_for_browsers_whatever_its_characters(owner):
+    _, client, space = owner
+    for name, disposition in (
+        ("plain.txt", 'attachment; filename="plain.txt"'),
+        ("\u20ac-r\u00e9sum\u00e9.txt", "attachment; filename*=utf-8''%E2%82%AC-r%C3%A9sum%C3%A9.txt"),
+    ):
+        document = _upload(client, space["id"], name, name.encode() + uuid.uuid4().bytes.hex().encode()).json()
+        response = client.get(f"/api/v1/documents/{document['id']}/content")
+        if response.status_code == 302:
+            pytest.skip("Blob Storage serves the file from a signed URL")
+        b"".join(response)
+        # Not MIME-encoded whole (=?utf-8?b?...?=), which hid both the attachment and the name.
+        assert response["Content-Disposition"] == disposition
+
+
+def test_a_delete_with_a_stale_if_match_is_412_and_changes_nothing(owner, deployment):
+    _, client, space = owner
+    document = _upload(client, space["id"], "versioned.txt", b"words of the first version").json()
+    stale = client.get(f"/api/v1/documents/{document['id']}")["ETag"]
+    rq_burst(deployment, "documents")  # processed: a new version
+    current = client.get(f"/api/v1/documents/{document['id']}")["ETag"]
+    assert current != stale
+    refused = client.delete(f"/api/v1/documents/{document['id']}", HTTP_IF_MATCH=stale)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (412, "precondition_failed")
+    assert client.get(f"/api/v1/documents/{document['id']}").json()["status"] == "processed"
+    assert client.delete(f"/api/v1/documents/{document['id']}", HTTP_IF_MATCH=current).status_code == 204
+    assert client.get(f"/api/v1/documents/{document['id']}").status_code == 404
+
+
 def test_deleting_a_document_removes_file_chunks_and_record(owner, deployment):
     tenant, client, space = owner
     document = _upload(client, space["id"], "notes.txt", FILES["notes.txt"]).json()
