@@ -8,11 +8,12 @@ from datetime import timedelta
 
 from django.conf import settings
 
+from documents.selectors import documents_by_id
 from evaapi.auth.domain import Tenant
 from evaapi.auth.services.audit import audit_record
 from evaapi.events.domain import event_make
 from evaapi.events.outbox import outbox_add, outbox_relay, outbox_relay_now
-from evaapi.exceptions import RateLimited, ResourceConflict
+from evaapi.exceptions import InvalidInput, RateLimited, ResourceConflict
 from evaapi.store import NotFound, PreconditionFailed
 from evaapi.times import iso, parse_iso, utc_now
 from spaces.queries import repositories
@@ -33,11 +34,24 @@ def _event(item: dict, event_type: str, **extra):
                       data={"query_id": item["id"], "space_id": item["space_id"], "status": item["status"], **extra})
 
 
+def _documents_of_space_check(*, tenant: Tenant, space_id: str, document_ids) -> None:
+    """The documents a query is limited to are the space's own: another tenant's id, another
+    space's or a deleted document's would answer from nothing, silently."""
+    found = documents_by_id(tenant=tenant, document_ids=document_ids)
+    unknown = [document_id for document_id in document_ids
+               if document_id not in found or found[document_id].space_id != space_id]
+    if unknown:
+        message = f"Not documents of this space: {', '.join(unknown)}."
+        raise InvalidInput(message, details={"document_ids": [message]})
+
+
 def query_submit(*, tenant: Tenant, actor: str, space_id: str, question: str,
                  parameters: QueryParameters) -> Query:
     """Records the question (pending) and queues its answering. At most EVA_MAX_PENDING_QUERIES
     open queries per tenant (429 beyond)."""
     space = space_get(tenant=tenant, space_id=space_id)
+    if parameters.document_ids:
+        _documents_of_space_check(tenant=tenant, space_id=space.id, document_ids=parameters.document_ids)
     if repositories.queries_open_count(tenant_id=tenant.id) >= settings.EVA_MAX_PENDING_QUERIES:
         raise RateLimited(f"This tenant has {settings.EVA_MAX_PENDING_QUERIES} queries waiting for an answer "
                           "already; try again when one is done.", retry_after=5)

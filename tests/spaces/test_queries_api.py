@@ -248,11 +248,37 @@ def test_the_other_route_and_the_list(small, deployment):
     "body",
     [{"question": ""}, {"question": "x" * 2001}, {"question": "ok", "parameters": {"top_k": 21}},
      {"question": "ok", "parameters": {"top_k": 0}}, {"question": "ok", "parameters": {"document_ids": ["nope"]}},
-     {"question": 7}],
+     {"question": 7},
+     # JSON of other types, which DRF's fields read: 1 as a UUID (00000000-...-0001), true as 1.0.
+     {"question": "ok", "parameters": {"document_ids": [1]}}, {"question": "ok", "parameters": {"temperature": True}},
+     {"question": "ok", "parameters": {"temperature": "0.5"}}],
 )
 def test_invalid_queries_are_400(admin_client, body):
     space = admin_client.post("/api/v1/spaces", {"name": f"v {uuid.uuid4().hex[:6]}"}, format="json").json()
     assert admin_client.post(f"/api/v1/spaces/{space['id']}/queries", body, format="json").status_code == 400
+
+
+def test_a_query_limited_to_documents_takes_only_documents_of_its_space(small, deployment):
+    """Another tenant's document, another space's or a deleted one answered from nothing, silently."""
+    _, client, space, ids = small
+    other_space = client.post("/api/v1/spaces", {"name": f"other {uuid.uuid4().hex[:6]}"}, format="json").json()
+    elsewhere = client.post(f"/api/v1/spaces/{other_space['id']}/documents",
+                            {"file": SimpleUploadedFile("elsewhere.txt", b"another space's words")},
+                            format="multipart").json()["id"]
+    stranger = client_for(api_key_make(tenant_make()))
+    strangers_space = stranger.post("/api/v1/spaces", {"name": "theirs"}, format="json").json()
+    theirs = stranger.post(f"/api/v1/spaces/{strangers_space['id']}/documents",
+                           {"file": SimpleUploadedFile("theirs.txt", b"their words")}, format="multipart").json()["id"]
+    deleted = ids["parking.csv"]
+    assert client.delete(f"/api/v1/documents/{deleted}").status_code == 204
+    for document_id in (elsewhere, theirs, deleted, str(uuid.uuid4())):
+        response = client.post(f"/api/v1/spaces/{space['id']}/queries",
+                               {"question": "Who?", "parameters": {"document_ids": [ids["zephyr.txt"], document_id]}},
+                               format="json")
+        assert response.status_code == 400, document_id
+        assert document_id in response.json()["error"]["details"]["document_ids"][0]
+    assert client.get(f"/api/v1/spaces/{space['id']}/queries").json()["items"] == []
+    _ask(client, space["id"], "What is the budget of the Zephyr project?", document_ids=[ids["zephyr.txt"]])
 
 
 def test_another_tenants_queries_are_404(deployment):

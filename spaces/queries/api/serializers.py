@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from evaapi.api.fields import StrictCharField
+from evaapi.api.fields import StrictCharField, StrictFloatField, StrictUUIDField
 from evaapi.api.pagination import PageInput
 from evaapi.api.serializers import OutputSerializer
 from spaces.queries.domain import QUESTION_MAX, TOP_K_DEFAULT, TOP_K_MAX, QueryStatus
@@ -9,11 +9,11 @@ from spaces.queries.domain import QUESTION_MAX, TOP_K_DEFAULT, TOP_K_MAX, QueryS
 class QueryParametersInput(serializers.Serializer):
     top_k = serializers.IntegerField(min_value=1, max_value=TOP_K_MAX, default=TOP_K_DEFAULT,
                                      help_text="How many passages to answer from.")
-    temperature = serializers.FloatField(min_value=0, max_value=2, required=False, allow_null=True, default=None,
-                                         help_text="For a language model provider (azure_openai).")
+    temperature = StrictFloatField(min_value=0, max_value=2, required=False, allow_null=True, default=None,
+                                   help_text="For a language model provider (azure_openai).")
     max_tokens = serializers.IntegerField(min_value=1, max_value=4096, required=False, allow_null=True,
                                           default=None, help_text="For a language model provider (azure_openai).")
-    document_ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=100,
+    document_ids = serializers.ListField(child=StrictUUIDField(), min_length=1, max_length=100,
                                          required=False, allow_null=True, default=None,
                                          help_text="Answer only from these documents of the space.")
 
@@ -24,7 +24,7 @@ class QuerySubmitInput(serializers.Serializer):
 
 
 class QueryCreateInput(QuerySubmitInput):
-    space_id = serializers.UUIDField()
+    space_id = StrictUUIDField()
 
 
 class QueryListInput(PageInput):
