@@ -1,5 +1,3 @@
-
-
 from rest_framework import serializers
 
 from documents.domain import LISTED_STATUSES
@@ -13,7 +11,15 @@ from evaapi.metadata import METADATA_MAX_BYTES
 class DocumentUploadInput(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     metadata = StrictCharField(required=False, max_length=METADATA_MAX_BYTES,
-                                     help_text="A JSON object (at most 16 KB), as text.")
+                               help_text="A JSON object (at most 16 KB), as text.")
+
+    def validate(self, attrs):
+        # A form may repeat a part; DRF reads the last one and drops the others silently.
+        repeated = {name: ["Send one."] for name in ("file", "metadata")
+                    if hasattr(self.initial_data, "getlist") and len(self.initial_data.getlist(name)) > 1}
+        if repeated:
+            raise serializers.ValidationError(repeated)
+        return attrs
 
     def validate_metadata(self, value: str) -> dict:
         try:

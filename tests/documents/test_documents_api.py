@@ -363,6 +363,18 @@ def test_metadata_must_be_a_json_object(owner, metadata, status):
     assert response.status_code == status
 
 
+def test_a_repeated_part_is_400_and_stores_nothing(owner):
+    _, client, space = owner
+    twice = client.post(f"/api/v1/spaces/{space['id']}/documents",
+                        {"file": [SimpleUploadedFile("one.txt", b"first words"),
+                                  SimpleUploadedFile("two.txt", b"second words")]}, format="multipart")
+    assert twice.status_code == 400
+    assert twice.json()["error"]["details"] == {"file": ["Send one."]}
+    metadata = _upload(client, space["id"], "meta.txt", b"some words", metadata=['{"a": 1}', '{"a": 2}'])
+    assert metadata.json()["error"]["details"] == {"metadata": ["Send one."]}
+    assert client.get(f"/api/v1/spaces/{space['id']}/documents").json()["items"] == []
+
+
 def test_filenames_are_sanitised(owner):
     _, client, space = owner
     body = _upload(client, space["id"], "../../etc/passwd.txt", b"plain words").json()
