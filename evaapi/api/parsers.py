@@ -36,10 +36,21 @@ class JSONRefused(ValueError):
 
 
 _NUMBER_REFUSED = "a number that is not a valid JSON value (NaN, Infinity, or too large)"
+# Integers are exact within ±(2**53 - 1) only, for Cosmos DB (numbers are IEEE-754 doubles) and
+# for JavaScript readers alike: 10**30 + 7 would come back 1e+30.
+INTEGER_MAX = 2**53 - 1
+_INTEGER_REFUSED = f"an integer beyond ±{INTEGER_MAX:,}, which would not be kept exactly"
 
 
 def _constant_refused(name: str):
     raise JSONRefused(_NUMBER_REFUSED)
+
+
+def _exact_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > INTEGER_MAX:
+        raise JSONRefused(_INTEGER_REFUSED)
+    return value
 
 
 def _finite_float(text: str) -> float:
@@ -73,15 +84,15 @@ def client_json_loads(text: str | bytes):
     """JSON a client sent (a body, a WebSocket message, a form field), as the API takes it.
     Malformed JSON raises json.JSONDecodeError (UnicodeDecodeError for bytes that are not UTF-8,
     RecursionError for deep nesting); JSON holding what json reads beyond JSON's values raises
-    JSONRefused: NaN, Infinity, 1e999 (infinity), integers past Python's 4,300 digits, strings with
-    a lone surrogate. Taken in, they reached the store, which refused the write with an error
+    JSONRefused: NaN, Infinity, 1e999 (infinity), integers beyond INTEGER_MAX, strings with a lone
+    surrogate. Taken in, they reached the store, which refused the write with an error
     nobody had foreseen (a 500)."""
     try:
-        data = json.loads(text, parse_constant=_constant_refused, parse_float=_finite_float)
+        data = json.loads(text, parse_constant=_constant_refused, parse_float=_finite_float, parse_int=_exact_int)
     except (json.JSONDecodeError, UnicodeDecodeError, JSONRefused):
         raise
     except ValueError:  # int(): more digits than Python converts
-        raise JSONRefused(_NUMBER_REFUSED) from None
+        raise JSONRefused(_INTEGER_REFUSED) from None
     escaped = b"\\u" in text if isinstance(text, bytes) else "\\u" in text
     if escaped and not json_unicode_valid(data):
         raise JSONRefused("a string that is not valid Unicode (a lone surrogate escape such as \\ud800)")

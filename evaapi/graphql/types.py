@@ -15,6 +15,7 @@ from graphql.language import (
     VariableNode,
 )
 
+from evaapi.api.parsers import INTEGER_MAX
 from evaapi.times import parse_iso
 
 
@@ -44,11 +45,15 @@ class JSON(GenericScalar):
     @classmethod
     def parse_literal(cls, node, variables=None):
         # GenericScalar's read an integer past 32 bits, or a variable inside the literal, as null
-        # (what was stored), and 1e999 as infinity (which no store takes).
+        # (what was stored), and 1e999 as infinity (which no store takes). The limits are
+        # client_json_loads's, which reads variables.
         if isinstance(node, StringValueNode | BooleanValueNode):  # the parser refuses "\ud800" itself
             return node.value
         if isinstance(node, IntValueNode):
-            return int(node.value)
+            value = int(node.value)
+            if abs(value) > INTEGER_MAX:
+                raise ValueError(f"Integers in JSON are within ±{INTEGER_MAX}.")
+            return value
         if isinstance(node, FloatValueNode):
             value = float(node.value)
             if not math.isfinite(value):
