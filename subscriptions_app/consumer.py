@@ -9,8 +9,9 @@ the same credentials as HTTP; every operation is prepared, limited and executed 
 
 Close codes (graphql-transport-ws): 4400 a bad message, 4401 subscribe before the ack, 4403
 forbidden (bad or revoked credentials, a tenant at its connection limit), 4408 no
-connection_init in time, 4409 a subscription id in use, 4429 a second connection_init, 4500 an
-internal error; 1009 a message over the size limit, 1011 two pings without a pong."""
+connection_init in time, 4409 a subscription id in use, 4429 a second connection_init or a
+client address over its limit on refused credentials (evaapi.auth.refusals, as over HTTP), 4500
+an internal error; 1009 a message over the size limit, 1011 two pings without a pong."""
 
 import asyncio
 import contextlib
@@ -19,29 +20,33 @@ import logging
 import time
 import uuid
 from collections import Counter
+from types import SimpleNamespace
 
 import jwt
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from evaapi.api.parsers import JSONRefused, client_json_loads
+from evaapi.api.parsers import MAX_DEPTH, JSONRefused, client_json_loads, depth_exceeds
 from evaapi.auth.ratelimit import RateLimiterUnavailable
+from evaapi.auth.refusals import client_refusal_check, client_refusal_count, client_refusal_guard
 from evaapi.auth.services.principals import principal_for
-from evaapi.auth.throttling import principal_rate_limit
 from evaapi.concurrency import run_sync
 from evaapi.events.domain import Event
-from evaapi.exceptions import NotAuthenticated, ServiceError
+from evaapi.exceptions import NotAuthenticated, RateLimited, ServiceError
 from evaapi.graphql.context import GraphQLContext
 from evaapi.graphql.errors import request_error
 from evaapi.graphql.execution import (
     OperationRefused,
+    answer_forbidden,
     operation_execute,
     operation_prepare,
+    operation_rate_limit,
     operation_subscribe,
     result_formatted,
     subscription_event_execute,
 )
+from evaapi.http.client_ip import client_ip
 from evaapi.store.metrics import store_calls_open
 from subscriptions_app.connections import (
     connection_release,
@@ -76,6 +81,16 @@ def _credentials(payload: dict | None, scope) -> str | None:
             if scheme.lower() == "bearer" and token.strip():
                 return token.strip()
     return None
+
+
+def _client_ip(scope) -> str | None:
+    """The socket's client address by HTTP's rule (evaapi.http.client_ip: X-Forwarded-For only
+    from TRUSTED_PROXIES), from the upgrade request's peer and headers; None when unknown."""
+    peer = scope.get("client")
+    forwarded = ",".join(value.decode("latin-1") for key, value in scope.get("headers", ())
+                         if key == b"x-forwarded-for")  # several lines, joined as Django joins them
+    return client_ip(SimpleNamespace(META={"REMOTE_ADDR": peer[0] if peer else "",
+                                           "HTTP_X_FORWARDED_FOR": forwarded}))
 
 
 def _expires_at(credentials: str) -> float | None:
@@ -113,6 +128,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
             return
         self.principal = None
         self.credentials = None
+        self.client_ip = _client_ip(self.scope)
         self.init_received = False
         self.closing = False
         self.operations: dict[str, asyncio.Task] = {}
@@ -170,6 +186,8 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
             return await self._close(4400, f"Invalid message received: {exc}.")
         except (ValueError, RecursionError):
             return await self._close(4400, "Invalid message received: not JSON.")
+        if depth_exceeds(message, MAX_DEPTH):  # as an HTTP body: deeper, it reaches no store
+            return await self._close(4400, f"Invalid message received: it nests deeper than {MAX_DEPTH} levels.")
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return await self._close(4400, "Invalid message received: no type.")
         handlers = self._legacy_handlers() if self.legacy else self._handlers()
@@ -203,6 +221,9 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         except ServiceError as exc:
             if self.legacy:
                 await self._send({"type": "connection_error", "payload": {"message": exc.message}})
+            if isinstance(exc, RateLimited):
+                return await self._close(4429, f"Too many refused requests from this address; retry after "
+                                               f"{exc.details['retry_after']} s.")
             return await self._close(4403, f"Forbidden: {exc.message}"[:120])
         self.principal = principal
         connection_track(tenant_id=principal.tenant.id, socket=self.socket_id)
@@ -213,9 +234,12 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         self._spawn(self._credentials_watch())
 
     def _authenticate(self):
-        if self.credentials is None:
-            raise NotAuthenticated("No credentials: send {\"Authorization\": \"Bearer …\"} in connection_init.")
-        principal = principal_for(credentials=self.credentials)
+        # Refused credentials count against the client address's limit as an HTTP 401 or 403 does,
+        # and an address over it is refused before its credentials are checked.
+        with client_refusal_guard(self.client_ip):
+            if self.credentials is None:
+                raise NotAuthenticated("No credentials: send {\"Authorization\": \"Bearer …\"} in connection_init.")
+            principal = principal_for(credentials=self.credentials)
         if not connection_take(tenant_id=principal.tenant.id, socket=self.socket_id):
             raise NotAuthenticated(f"This tenant holds {settings.GRAPHQL_WS_MAX_CONNECTIONS_PER_TENANT} sockets "
                                    "already.")
@@ -242,8 +266,10 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         if op_id in self.operations:
             return await self._close(4409, f"Subscriber for {op_id} already exists.")
         variables, name = payload.get("variables"), payload.get("operationName")
-        if not isinstance(variables or {}, dict) or not isinstance(name or "", str):
-            return await self._close(4400, "Invalid message received: variables must be an object.")
+        # Against None, not falsiness: 0, false and "" are not "no variables".
+        if not isinstance(variables, dict | None) or not isinstance(name, str | None):
+            return await self._close(4400, "Invalid message received: variables must be an object and "
+                                           "operationName a string.")
         if len(self.operations) >= settings.GRAPHQL_WS_MAX_SUBSCRIPTIONS:
             return await self._error(op_id, [request_error(
                 f"At most {settings.GRAPHQL_WS_MAX_SUBSCRIPTIONS} operations at once on one socket.",
@@ -300,20 +326,27 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
 
     async def _operation(self, op_id: str, query: str, variables, name) -> None:
         try:
-            limited = await run_sync(self._rate_limit)
-            if limited is not None:
-                return await self._error(op_id, [limited])
+            # Prepared before the rate limit takes its requests: one per mutation it holds.
             try:
                 operation = operation_prepare(query, variables, name)
             except OperationRefused as refused:
-                return await self._error(op_id, refused.errors)
+                operation, refusal = None, refused
+            limited = await run_sync(self._rate_limit, operation)
+            if limited is not None:
+                return await self._error(op_id, limited)
+            if operation is None:
+                return await self._error(op_id, refusal.errors)
             context = GraphQLContext(principal=self.principal, events_listen=self._listen)
             if not operation.is_subscription:
-                await self._next(op_id, await operation_execute(operation, context))
+                answer = await operation_execute(operation, context)
+                await self._next(op_id, answer)
+                await self._refusal_count(answer)
                 return await self._complete(op_id)
             stream = await operation_subscribe(operation, context)
             if not hasattr(stream, "__aiter__"):
-                return await self._error(op_id, result_formatted(stream)["errors"])
+                answer = result_formatted(stream)
+                await self._error(op_id, answer["errors"])
+                return await self._refusal_count(answer)
             prefix, key = self._next_prefix(op_id), self._payload_key(operation)
             if isinstance(stream, EventStream):
                 stream.on_offer = lambda event: once_per_event_start(
@@ -331,15 +364,30 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
             await self._error(op_id, [request_error("An unexpected error occurred; it has been logged.",
                                                     "internal_error")])
 
-    def _rate_limit(self) -> dict | None:
+    def _rate_limit(self, operation) -> list[dict] | None:
+        """The errors to answer an operation with instead of running it: the client address is
+        over its limit on refused requests (as an HTTP request would be refused), or the
+        tenant's rate limit refuses the operation's requests (evaapi.graphql.execution)."""
         try:
-            result = principal_rate_limit(self.principal)
+            client_refusal_check(self.client_ip)
+        except RateLimited as exc:
+            return [request_error(exc.message, exc.code, retry_after=exc.details["retry_after"])]
+        try:
+            result = operation_rate_limit(self.principal, operation)
         except RateLimiterUnavailable:
-            return request_error("Rate limiting is unavailable; try again shortly.", "service_unavailable")
+            return [request_error("Rate limiting is unavailable; try again shortly.", "service_unavailable")]
+        except OperationRefused as too_many:
+            return too_many.errors
         if result is not None and not result.allowed:
-            return request_error("Rate limit exceeded; try again later.", "rate_limited",
-                                 retry_after=result.retry_after)
+            return [request_error("Rate limit exceeded; try again later.", "rate_limited",
+                                  retry_after=result.retry_after)]
         return None
+
+    async def _refusal_count(self, answer: dict) -> None:
+        """An answer holding a `forbidden` error counts once against the client address's limit
+        on refused requests, as over HTTP; past it, the address's next operations are refused."""
+        if answer_forbidden(answer):
+            await run_sync(client_refusal_count, self.client_ip)
 
     # --- events ----------------------------------------------------------------------------
     async def _listen(self, *, groups: list[str], types=None) -> EventStream:

@@ -3,7 +3,9 @@
 A bucket is one Redis key holding its TAT (theoretical arrival time). Each request moves the
 TAT forward by the emission interval T = 60 / per_minute; a request is refused when that would
 put the TAT more than tau = T * burst ahead of now. A fresh bucket therefore lets exactly
-`burst` requests through at once, then refills at `per_minute`.
+`burst` requests through at once, then refills at `per_minute`. A request may count as several
+(`cost`: a GraphQL operation of several mutations): it moves the TAT by cost * T, all of it or,
+refused, none.
 """
 
 import logging
@@ -31,12 +33,13 @@ class RateLimiterUnavailable(Exception):
 # (~285 years of microseconds since the epoch), so `now + k * T` never rounds and "exactly
 # burst requests" holds. Time comes from the Redis server so API hosts' clocks don't matter;
 # Redis >= 5 replicates a script's effects, so calling TIME before a write is allowed.
-# KEYS[1]: bucket key. ARGV: T (us), tau (us), key expiry (ms).
+# KEYS[1]: bucket key. ARGV: T (us), tau (us), key expiry (ms), cost (requests).
 # Returns {allowed (0/1), remaining, microseconds until full, microseconds until retry}.
 _GCRA_LUA = """
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local expiry_ms = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 
@@ -45,7 +48,7 @@ if tat < now then
     tat = now
 end
 
-local new_tat = tat + interval
+local new_tat = tat + interval * cost
 local allow_at = new_tat - tolerance
 if now < allow_at then
     -- Refused: the TAT stays where it was, so a refused request costs nothing.
@@ -120,8 +123,9 @@ def rate_limit_unauthenticated() -> RateLimit | None:
     return unauthenticated_limit_parse(settings.RATE_LIMIT_UNAUTHENTICATED)
 
 
-def rate_limit_hit(*, key: str, limit: RateLimit) -> RateLimitResult:
-    """Count one request against `key`: one atomic script call, whichever process makes it."""
+def rate_limit_hit(*, key: str, limit: RateLimit, cost: int = 1) -> RateLimitResult:
+    """Count `cost` requests against `key`, together or not at all: one atomic script call,
+    whichever process makes it. A cost above the burst is never allowed (the caller says so)."""
     # Integer microseconds; rounding T costs at most 1 us per minute of drift, which is nothing.
     interval = round(60 * MICROSECONDS / limit.per_minute)
     tolerance = interval * limit.burst
@@ -131,7 +135,7 @@ def rate_limit_hit(*, key: str, limit: RateLimit) -> RateLimitResult:
     try:
         client = redis_client()
         allowed, remaining, reset_us, retry_us = _gcra_script(client)(
-            keys=[f"ratelimit:{key}"], args=[interval, tolerance, expiry_ms], client=client
+            keys=[f"ratelimit:{key}"], args=[interval, tolerance, expiry_ms, cost], client=client
         )
     except (redis.exceptions.RedisError, ConnectionError, TimeoutError) as exc:
         return _rate_limit_without_redis(limit=limit, error=exc)

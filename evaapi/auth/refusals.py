@@ -10,9 +10,10 @@ well-behaved requests pay nothing (no Redis call unless a request is refused).""
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 from evaapi.auth.ratelimit import RateLimiterUnavailable, rate_limit_hit, rate_limit_unauthenticated
-from evaapi.exceptions import RateLimited
+from evaapi.exceptions import RateLimited, ServiceError
 
 logger = logging.getLogger("evaapi.ratelimit")
 
@@ -60,6 +61,22 @@ def client_refusal_count(client_ip: str | None) -> RateLimited | None:
                 del _blocked[ip]
         _blocked[client_ip] = time.monotonic() + result.retry_after
     return _refused(result.retry_after)
+
+
+@contextmanager
+def client_refusal_guard(client_ip: str | None):
+    """Around authenticating a caller outside DRF (GraphQL over HTTP and WebSocket), what REST's
+    ApiView does: RateLimited at once for a client over its limit; a 401 or 403 raised inside is
+    counted, and becomes the RateLimited it is over the limit by."""
+    client_refusal_check(client_ip)
+    try:
+        yield
+    except ServiceError as exc:
+        if exc.status in (401, 403):
+            refused = client_refusal_count(client_ip)
+            if refused is not None:
+                raise refused from None
+        raise
 
 
 def client_refusals_forget() -> None:

@@ -11,16 +11,36 @@ class RateLimiterDown(APIException):
     default_detail = "Rate limiting is unavailable; try again shortly."
 
 
-def principal_rate_limit(principal: Principal):
+class CostOverBurst(Exception):
+    """A request counts as more requests than the caller's bucket holds even when full: it could
+    never pass, so it is refused without waiting (and without being counted)."""
+
+    def __init__(self, cost: int, burst: int):
+        super().__init__(f"a cost of {cost} is over the burst of {burst}")
+        self.cost = cost
+        self.burst = burst
+
+
+def principal_rate_limit(principal: Principal, *, cost: int = 1):
     """The binding result of the tenant's bucket and, when the key sets a lower limit, the key's.
-    Stored on the request for the X-RateLimit-* headers."""
+    Stored on the request for the X-RateLimit-* headers. `cost`: how many requests this one
+    counts as (a GraphQL operation of several mutations), taken from each bucket together or
+    not at all; CostOverBurst when a bucket could never hold that many."""
     tier_limit = rate_limit_for_tier(principal.tenant.tier)
-    results = []
+    buckets = []
     own = principal.rate_limit
     if own is not None and (tier_limit is None or own.per_minute < tier_limit.per_minute):
-        results.append(rate_limit_hit(key=f"actor:{principal.actor}", limit=own))
-    if tier_limit is not None and (not results or results[0].allowed):
-        results.append(rate_limit_hit(key=f"tenant:{principal.tenant.id}", limit=tier_limit))
+        buckets.append((f"actor:{principal.actor}", own))
+    if tier_limit is not None:
+        buckets.append((f"tenant:{principal.tenant.id}", tier_limit))
+    smallest = min((limit.burst for _, limit in buckets), default=cost)
+    if cost > smallest:
+        raise CostOverBurst(cost, smallest)
+    results = []
+    for key, limit in buckets:
+        results.append(rate_limit_hit(key=key, limit=limit, cost=cost))
+        if not results[-1].allowed:
+            break  # the key's own bucket refused: the tenant's is left as it was
     if not results:
         return None
     refused = [r for r in results if not r.allowed]

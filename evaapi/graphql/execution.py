@@ -26,8 +26,9 @@ from graphql import (
 from graphql.execution import create_source_event_stream
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
+from evaapi.auth.throttling import CostOverBurst, principal_rate_limit
 from evaapi.graphql.errors import error_formatted, request_error
-from evaapi.graphql.limits import operation_measure
+from evaapi.graphql.limits import operation_measure, root_mutations_count
 from evaapi.graphql.schema import schema
 
 logger = logging.getLogger(__name__)
@@ -48,10 +49,16 @@ class Operation:
     variables: dict | None
     name: str | None
     source: str  # the operation's text, as sent
+    mutations: int  # root mutation fields: each counts against the rate limit as one request
 
     @property
     def is_subscription(self) -> bool:
         return self.definition.operation == OperationType.SUBSCRIPTION
+
+    @property
+    def rate_units(self) -> int:
+        """The requests the operation counts as against the caller's rate limit."""
+        return max(1, self.mutations)
 
 
 def _validation_rules():
@@ -88,7 +95,12 @@ def _prepare(query: str, variables: dict | None, name: str | None) -> Operation:
         raise OperationRefused([request_error(
             "Name the operation to run (operationName): the document holds several, or none by that name.",
             "bad_request")])
-    depth, cost = operation_measure(graphql_schema, document, definition, variables)
+    # Measured with the variables as execution will read them: coerced (60.0 is the Int 60) and
+    # with their defaults; the raw values would let a costly `first` through uncounted.
+    built = ExecutionContext.build(graphql_schema, document, raw_variable_values=variables, operation_name=name)
+    if isinstance(built, list):
+        raise OperationRefused(_coded(built, "graphql_validation_failed"))  # variables that do not fit
+    depth, cost = operation_measure(graphql_schema, document, definition, built.variable_values)
     if depth > settings.GRAPHQL_MAX_DEPTH:
         raise OperationRefused([request_error(
             f"The operation is {depth} fields deep; the limit is {settings.GRAPHQL_MAX_DEPTH}.", "query_too_deep")])
@@ -97,10 +109,30 @@ def _prepare(query: str, variables: dict | None, name: str | None) -> Operation:
             f"The operation may return {cost:,} objects; the limit is {settings.GRAPHQL_MAX_COST:,}. Ask for "
             "smaller pages (first) or fewer nested lists.", "query_too_costly", cost=cost,
             limit=settings.GRAPHQL_MAX_COST)])
-    built = ExecutionContext.build(graphql_schema, document, raw_variable_values=variables, operation_name=name)
-    if isinstance(built, list):
-        raise OperationRefused(_coded(built, "graphql_validation_failed"))  # variables that do not fit
-    return Operation(document=document, definition=definition, variables=variables, name=name, source=query)
+    return Operation(document=document, definition=definition, variables=variables, name=name, source=query,
+                     mutations=root_mutations_count(graphql_schema, document, definition, built.variable_values))
+
+
+def operation_rate_limit(principal, operation: Operation | None):
+    """Takes the operation's requests from the caller's rate limit, as REST takes a request's:
+    one per root mutation field, at least one (None: an operation that cannot run, one). The
+    limiter's result, for the caller to answer when it refuses; OperationRefused when the
+    operation holds more mutations than the caller's limit lets through at once (it could
+    never run); RateLimiterUnavailable when the limiter cannot reach Redis and fails closed."""
+    units = operation.rate_units if operation is not None else 1
+    try:
+        return principal_rate_limit(principal, cost=units)
+    except CostOverBurst as exc:
+        raise OperationRefused([request_error(
+            f"The operation holds {exc.cost} mutations, and each counts as one request: your rate limit lets at "
+            f"most {exc.burst} through at once. Send them in smaller operations.", "too_many_mutations",
+            mutations=exc.cost, limit=exc.burst)]) from None
+
+
+def answer_forbidden(answer: dict) -> bool:
+    """Whether the answer holds a `forbidden` error (a scope the caller lacks): such an answer
+    counts once against the client's limit on refused requests, as a REST 403 does."""
+    return any((error.get("extensions") or {}).get("code") == "forbidden" for error in answer.get("errors", ()))
 
 
 def _is_awaitable(value) -> bool:

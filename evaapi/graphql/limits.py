@@ -12,6 +12,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -20,9 +21,9 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    VariableNode,
-    value_from_ast_untyped,
 )
+from graphql.execution.collect_fields import collect_fields
+from graphql.execution.values import get_argument_values
 
 # The length assumed for a list that takes no `first` (a query result's citations: at most
 # TOP_K_MAX of them).
@@ -61,15 +62,14 @@ class _Walk:
     def first(self, node: FieldNode, definition) -> int | None:
         if "first" not in definition.args:
             return None
-        for argument in node.arguments:
-            if argument.name.value == "first":
-                if isinstance(argument.value, VariableNode):
-                    value = self.variables.get(argument.value.name.value)
-                else:
-                    value = value_from_ast_untyped(argument.value)
-                return value if isinstance(value, int) and value >= 0 else 0
-        default = definition.args["first"].default_value
-        return default if isinstance(default, int) else UNPAGED_LIST_LENGTH
+        try:
+            # What the resolver will be given: literals, coerced variables, defaults.
+            value = get_argument_values(definition, node, self.variables).get("first")
+        except GraphQLError:
+            return 0  # a null for a non-null argument: the field fails before it reads anything
+        if value is None:  # null is the default (evaapi.graphql.relay.first_check)
+            value = definition.args["first"].default_value
+        return max(value, 0) if isinstance(value, int) else UNPAGED_LIST_LENGTH
 
     def depth(self, selection_set, parent) -> int:
         deepest = 0
@@ -112,12 +112,28 @@ def _root(schema: GraphQLSchema, operation: OperationDefinitionNode) -> GraphQLO
             OperationType.SUBSCRIPTION: schema.subscription_type}[operation.operation]
 
 
+def _fragments(document) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
 def operation_measure(schema: GraphQLSchema, document, operation: OperationDefinitionNode,
                       variables: dict | None) -> tuple[int, int]:
-    """The operation's (depth, cost)."""
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    walk = _Walk(schema, fragments, variables or {})
+    """The operation's (depth, cost). `variables`: the coerced values (ExecutionContext.build's),
+    not the raw ones a client sent."""
+    walk = _Walk(schema, _fragments(document), variables or {})
     root = _root(schema, operation)
     if root is None:
         return 0, 0
     return walk.depth(operation.selection_set, root), walk.cost(operation.selection_set, root, 1)
+
+
+def root_mutations_count(schema: GraphQLSchema, document, operation: OperationDefinitionNode,
+                         variables: dict | None) -> int:
+    """How many mutations the operation runs: its root fields as execution collects them
+    (aliases apart, fragments expanded, @skip and @include applied, `__typename` left out); 0
+    for a query or a subscription."""
+    if operation.operation != OperationType.MUTATION or schema.mutation_type is None:
+        return 0
+    fields = collect_fields(schema, _fragments(document), variables or {}, schema.mutation_type,
+                            operation.selection_set)
+    return sum(1 for nodes in fields.values() if not nodes[0].name.value.startswith("__"))

@@ -17,8 +17,9 @@ DEFAULT_FIRST = 20
 MAX_FIRST = 100
 
 
-def first_argument(default: int = DEFAULT_FIRST) -> graphene.Int:
-    return graphene.Int(default_value=default, description=f"How many items (1 to {MAX_FIRST}).")
+def first_argument() -> graphene.Int:
+    return graphene.Int(default_value=DEFAULT_FIRST,
+                        description=f"How many items (1 to {MAX_FIRST}; null is the default, {DEFAULT_FIRST}).")
 
 
 def after_argument() -> graphene.String:
@@ -44,13 +45,17 @@ def cursor_decode(cursor: str | None) -> tuple[str | None, int]:
     return token or None, skip
 
 
-def first_check(first: int) -> int:
+def first_check(first: int | None) -> int:
+    # GraphQL passes an explicit null as null, not as the argument's default; null means "as
+    # usual" to clients that send `first: $first` whether or not they set it.
+    if first is None:
+        return DEFAULT_FIRST
     if not 1 <= first <= MAX_FIRST:
         raise InvalidInput(f"first must be between 1 and {MAX_FIRST}.", details={"first": ["Out of range."]})
     return first
 
 
-def page_read(read, *, first: int, after: str | None):
+def page_read(read, *, first: int | None, after: str | None):
     """A page through `read(limit, continuation) -> (items, next token)` (a selector call):
     the items, the cursor context and whether more follow."""
     first = first_check(first)
@@ -75,7 +80,7 @@ def connection_make(connection_type, items: list, *, token: str | None = None, s
     )
 
 
-def page_connection(connection_type, read, *, first: int, after: str | None):
+def page_connection(connection_type, read, *, first: int | None, after: str | None):
     """A connection read through a selector: `read(limit=..., continuation=...)`."""
     items, token, skip, continuation = page_read(read, first=first, after=after)
     return connection_make(connection_type, items, token=token, skip=skip, has_next=continuation is not None,

@@ -2,9 +2,10 @@
 from a browser serves GraphiQL, its assets served by this server.
 
 A POST goes: the body checked (JSON, `query` a string, `variables` an object); the caller
-authenticated and rate limited exactly as REST does (one crossing to the sync pool for both);
-the operation parsed, validated, measured (depth and cost limits, before anything runs), then
-executed. Errors keep GraphQL's own shape (evaapi.graphql.errors)."""
+authenticated as REST does, the operation parsed, validated and measured (depth and cost
+limits, before anything runs), and the rate limit taken (one request per mutation), in one
+crossing to the sync pool; then executed. Errors keep GraphQL's own shape
+(evaapi.graphql.errors)."""
 
 
 from django.http import HttpResponse, JsonResponse
@@ -12,15 +13,22 @@ from django.shortcuts import render
 
 from evaapi.api.parsers import MAX_DEPTH, JSONRefused, client_json_loads, depth_exceeds
 from evaapi.auth.authentication import credentials_of
+from evaapi.auth.domain import Principal
 from evaapi.auth.ratelimit import RateLimiterUnavailable
-from evaapi.auth.refusals import client_refusal_check, client_refusal_count
+from evaapi.auth.refusals import client_refusal_count, client_refusal_guard
 from evaapi.auth.services.principals import principal_for
-from evaapi.auth.throttling import principal_rate_limit
 from evaapi.concurrency import run_sync
 from evaapi.exceptions import NotAuthenticated, RateLimited, ServiceError, ServiceUnavailable
 from evaapi.graphql.context import GraphQLContext
 from evaapi.graphql.errors import request_error
-from evaapi.graphql.execution import OperationRefused, operation_execute, operation_prepare
+from evaapi.graphql.execution import (
+    Operation,
+    OperationRefused,
+    answer_forbidden,
+    operation_execute,
+    operation_prepare,
+    operation_rate_limit,
+)
 
 
 def _response(body: dict, status: int = 200, headers: dict | None = None) -> JsonResponse:
@@ -34,29 +42,30 @@ def _refused(message: str, code: str, status: int, headers: dict | None = None) 
     return _response({"errors": [request_error(message, code)]}, status, headers)
 
 
-def _authenticate(request):
-    """The caller's principal and rate-limit result (the same checks as a REST request), or the
-    ServiceError to answer with."""
-    client_refusal_check(request.client_ip)
-    raw = credentials_of(request)
-    try:
+def _admit(request, body: dict) -> tuple[Principal, Operation | OperationRefused]:
+    """The caller authenticated and rate limited (the same checks as a REST request), and the
+    operation prepared, in one crossing to the sync pool; or the ServiceError to answer with.
+    The operation is prepared before the rate limit because each of its mutations counts as one
+    request; one that cannot run counts as one."""
+    with client_refusal_guard(request.client_ip):
+        raw = credentials_of(request)
         if raw is None:
             raise NotAuthenticated("Authentication credentials were not provided.")
         principal = principal_for(credentials=raw)
-    except ServiceError as exc:
-        if exc.status in (401, 403):
-            refused = client_refusal_count(request.client_ip)
-            if refused is not None:
-                raise refused from None
-        raise
     try:
-        result = principal_rate_limit(principal)
+        prepared = operation_prepare(body["query"], body.get("variables"), body.get("operationName"))
+    except OperationRefused as refused:
+        prepared = refused
+    try:
+        result = operation_rate_limit(principal, prepared if isinstance(prepared, Operation) else None)
     except RateLimiterUnavailable:
         raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.") from None
+    except OperationRefused as too_many:
+        return principal, too_many
     request.rate_limit = result  # for the X-RateLimit-* headers (RateLimitHeadersMiddleware)
     if result is not None and not result.allowed:
         raise RateLimited("Rate limit exceeded; see Retry-After.", retry_after=result.retry_after)
-    return principal
+    return principal, prepared
 
 
 def _body(request) -> dict | JsonResponse:
@@ -73,10 +82,11 @@ def _body(request) -> dict | JsonResponse:
         return _refused(f"The request body nests deeper than {MAX_DEPTH} levels.", "bad_request", 400)
     if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():
         return _refused("The body must be an object with the operation as a string in \"query\".", "bad_request", 400)
-    if not isinstance(body.get("variables") or {}, dict):
-        return _refused("\"variables\" must be an object.", "bad_request", 400)
-    if not isinstance(body.get("operationName") or "", str):
-        return _refused("\"operationName\" must be a string.", "bad_request", 400)
+    # Checked against None, not falsiness: 0, false and "" are not "no variables".
+    if body.get("variables") is not None and not isinstance(body["variables"], dict):
+        return _refused("\"variables\" must be an object (or null).", "bad_request", 400)
+    if body.get("operationName") is not None and not isinstance(body["operationName"], str):
+        return _refused("\"operationName\" must be a string (or null).", "bad_request", 400)
     return body
 
 
@@ -92,17 +102,16 @@ async def graphql_view(request):
     if isinstance(body, HttpResponse):
         return body
     try:
-        principal = await run_sync(_authenticate, request)
+        principal, prepared = await run_sync(_admit, request, body)
     except ServiceError as exc:
         return _refused(exc.message, exc.code, exc.status, exc.headers)
-    return await _operation_run(principal, body)
-
-
-async def _operation_run(principal, body: dict) -> JsonResponse:
-    try:
-        operation = operation_prepare(body["query"], body.get("variables"), body.get("operationName"))
-    except OperationRefused as refused:
-        return _response({"errors": refused.errors}, 400)
-    if operation.is_subscription:
+    if isinstance(prepared, OperationRefused):
+        return _response({"errors": prepared.errors}, 400)
+    if prepared.is_subscription:
         return _refused("Subscriptions run over WebSocket (graphql-transport-ws) at this path.", "bad_request", 400)
-    return _response(await operation_execute(operation, GraphQLContext(principal=principal)))
+    answer = await operation_execute(prepared, GraphQLContext(principal=principal))
+    if answer_forbidden(answer):
+        # Counted as REST counts a 403. The answer stands even past the limit: the operation ran
+        # (its mutations may have applied); the client's next requests are refused.
+        await run_sync(client_refusal_count, request.client_ip)
+    return _response(answer)

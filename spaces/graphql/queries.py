@@ -14,13 +14,15 @@ from spaces.repositories import SORTS
 
 SpaceSort = graphene.Enum("SpaceSort", [(name.lstrip("-").upper() + ("_REVERSE" if name.startswith("-") else ""),
                                          name) for name in SORTS])
+DEFAULT_SORT = "created_at"
 
 
 class SpaceQueries(graphene.ObjectType):
     space = graphene.Field(Space, id=graphene.UUID(required=True), description="A space of yours (needs spaces:read).")
     spaces = graphene.Field(
         graphene.NonNull(SpaceConnection), first=first_argument(), after=after_argument(), tag=graphene.String(),
-        sort=graphene.Argument(SpaceSort, default_value="created_at"),
+        sort=graphene.Argument(SpaceSort, default_value=DEFAULT_SORT,
+                               description="The order (null is the default: newest first)."),
         description="Your spaces: newest first by default, or with this tag (needs spaces:read).")
 
     @staticmethod
@@ -31,7 +33,9 @@ class SpaceQueries(graphene.ObjectType):
     @staticmethod
     @requires_scope(scopes.SPACES_READ)
     async def resolve_spaces(root, info, first, sort, after=None, tag=None):
-        read = partial(selectors.space_list, tenant=info.context.tenant, tag=tag, sort=enum_value(sort))
+        # An explicit null arrives as null, not as the default: null means "as usual".
+        read = partial(selectors.space_list, tenant=info.context.tenant, tag=tag,
+                       sort=DEFAULT_SORT if sort is None else enum_value(sort))
         connection = await run_sync(page_connection, SpaceConnection, read, first=first, after=after)
         loader = info.context.loader(spaces_by_id_load)
         for edge in connection.edges:
