@@ -14,8 +14,10 @@ class EventQueries(graphene.ObjectType):
     events = graphene.Field(
         graphene.NonNull(EventConnection), first=first_argument(), after=after_argument(),
         types=graphene.List(graphene.NonNull(graphene.String),
-                            description="Exact types (several), or one family (space.*) or *."),
-        space_id=graphene.UUID(), description="Your recent events, newest first (needs spaces:read).")
+                            description="Exact types, families (space.*) or *."),
+        space_id=graphene.UUID(), description="Your recent events, newest first (needs spaces:read), of the families "
+                                              "your scopes read (document.* documents:read, query.* queries:execute, "
+                                              "webhook.* webhooks:manage).")
 
     @staticmethod
     @requires_scope(scopes.SPACES_READ)
