@@ -20,7 +20,6 @@ import logging
 import time
 import uuid
 from collections import Counter
-from types import SimpleNamespace
 
 import jwt
 from channels.consumer import get_handler_name
@@ -46,7 +45,7 @@ from evaapi.graphql.execution import (
     result_formatted,
     subscription_event_execute,
 )
-from evaapi.http.client_ip import client_ip
+from evaapi.http.client_ip import client_ip_of
 from evaapi.store.metrics import store_calls_open
 from subscriptions_app.connections import (
     connection_release,
@@ -89,8 +88,7 @@ def _client_ip(scope) -> str | None:
     peer = scope.get("client")
     forwarded = ",".join(value.decode("latin-1") for key, value in scope.get("headers", ())
                          if key == b"x-forwarded-for")  # several lines, joined as Django joins them
-    return client_ip(SimpleNamespace(META={"REMOTE_ADDR": peer[0] if peer else "",
-                                           "HTTP_X_FORWARDED_FOR": forwarded}))
+    return client_ip_of(peer[0] if peer else "", forwarded)
 
 
 def _expires_at(credentials: str) -> float | None:

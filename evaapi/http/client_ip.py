@@ -40,13 +40,19 @@ def _ip_is_trusted(address: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
 
 
 def client_ip(request) -> str | None:
-    """REMOTE_ADDR, or, when that peer is a trusted proxy, the nearest untrusted X-Forwarded-For hop;
-    None when the peer's address is not an IP address (a Unix socket, a test without one).
+    """A Django request's client address (see client_ip_of)."""
+    return client_ip_of(request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", ""))
+
+
+def client_ip_of(peer_address: str, forwarded_for: str) -> str | None:
+    """The peer's address, or, when that peer is a trusted proxy, the nearest untrusted
+    X-Forwarded-For hop; None when the peer's address is not an IP address (a Unix socket, a test
+    without one).
 
     Each proxy appends the address it received the request from, so only the right end of
     X-Forwarded-For is written by proxies we trust; anything further left may come from the client.
     """
-    peer = _ip_parse(request.META.get("REMOTE_ADDR", ""))
+    peer = _ip_parse(peer_address)
     if peer is None:
         return None
     networks = trusted_networks(tuple(settings.TRUSTED_PROXIES))
@@ -55,7 +61,7 @@ def client_ip(request) -> str | None:
         return str(peer)
 
     nearest = peer
-    for entry in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+    for entry in reversed(forwarded_for.split(",")):
         if not entry.strip():
             continue
         address = _ip_parse(entry)
