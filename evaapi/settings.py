@@ -365,10 +365,31 @@ if EVA_ANSWER_PROVIDER == "azure_openai" and not (AZURE_OPENAI_ENDPOINT and AZUR
 # --- end of answer providers ------------------------------------------------------------------
 
 # --- Webhook delivery (webhooks/services.py) ---------------------------------------------------
+# A wait of a delivery's schedule, or a Retry-After honoured, is at most a year: a longer one
+# overflows the time arithmetic of the worker recording the attempt.
+_WEBHOOK_WAIT_MAX_SECONDS = 365 * 86400
+
+
+def _webhook_retry_schedule(name: str, default: str) -> list[float]:
+    """Checked at start-up, not at the first failed attempt: the worker could not record that
+    attempt, and would send it again and again."""
+    try:
+        seconds = [float(step) for step in env_list(name, default)]
+    except ValueError:
+        seconds = []
+    if not seconds or not all(0 <= step <= _WEBHOOK_WAIT_MAX_SECONDS for step in seconds):  # NaN fails too
+        raise ImproperlyConfigured(f"{name} must be one or more comma-separated numbers of seconds, each from 0 to "
+                                   f"{_WEBHOOK_WAIT_MAX_SECONDS}, got {env_str(name)!r}")
+    return seconds
+
+
 # Seconds before each attempt, the first counting from the event: one attempt per entry.
-WEBHOOK_RETRY_SCHEDULE = env_list("WEBHOOK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,50400,72000,86400")
+WEBHOOK_RETRY_SCHEDULE = _webhook_retry_schedule("WEBHOOK_RETRY_SCHEDULE",
+                                                 "0,5,300,1800,7200,18000,36000,50400,72000,86400")
 # A 429 or 503's Retry-After is honoured up to this many seconds.
 WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_int("WEBHOOK_RETRY_AFTER_MAX_SECONDS", 86400)
+if not 0 <= WEBHOOK_RETRY_AFTER_MAX_SECONDS <= _WEBHOOK_WAIT_MAX_SECONDS:
+    raise ImproperlyConfigured(f"WEBHOOK_RETRY_AFTER_MAX_SECONDS must be from 0 to {_WEBHOOK_WAIT_MAX_SECONDS}")
 # An endpoint whose every delivery failed for this many days is disabled.
 WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env_float("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", 5)
 # How long the previous secret also signs after a rotation, by default (a rotation may say; at most 168).

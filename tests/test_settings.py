@@ -61,6 +61,13 @@ def test_production_starts_with_safe_settings():
         ({"RATE_LIMIT_TIERS": "pro=60/10"}, "free tier"),
         ({"RATE_LIMIT_UNAUTHENTICATED": "sixty"}, "RATE_LIMIT_UNAUTHENTICATED"),
         ({"TRUSTED_PROXIES": "10.0.0.1,not-an-address"}, "TRUSTED_PROXIES"),
+        # Read by the webhook worker only when an attempt fails: it could not record that attempt.
+        ({"WEBHOOK_RETRY_SCHEDULE": "0,5,abc"}, "WEBHOOK_RETRY_SCHEDULE"),
+        ({"WEBHOOK_RETRY_SCHEDULE": "0,-5,300"}, "WEBHOOK_RETRY_SCHEDULE"),
+        ({"WEBHOOK_RETRY_SCHEDULE": "0,nan"}, "WEBHOOK_RETRY_SCHEDULE"),
+        ({"WEBHOOK_RETRY_SCHEDULE": "0,1e400"}, "WEBHOOK_RETRY_SCHEDULE"),
+        ({"WEBHOOK_RETRY_SCHEDULE": ","}, "WEBHOOK_RETRY_SCHEDULE"),
+        ({"WEBHOOK_RETRY_AFTER_MAX_SECONDS": "99999999999999"}, "WEBHOOK_RETRY_AFTER_MAX_SECONDS"),
     ],
 )
 def test_settings_read_on_first_use_are_checked_at_start_up(env, complaint):
@@ -78,3 +85,14 @@ def test_a_postgres_database_keeps_no_connection_open_between_requests():
     # Persistent connections are unsafe under ASGI (Django's advice): the default, 0, closes them.
     assert "CONN_MAX_AGE" not in database
     assert (database["NAME"], database["HOST"], database["PORT"]) == ("eva", "db.example.com", "5432")
+
+
+def test_the_webhook_retry_schedule_is_read_as_seconds():
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print(settings.WEBHOOK_RETRY_SCHEDULE)"],
+        cwd=PROJECT_DIR, env={**os.environ, "DJANGO_SETTINGS_MODULE": "evaapi.settings",
+                              "WEBHOOK_RETRY_SCHEDULE": " 0, 2.5 ,,60"},
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[0.0, 2.5, 60.0]"

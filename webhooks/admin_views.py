@@ -68,6 +68,12 @@ def _chosen_tenant(request) -> Tenant | None:
         return None  # a membership of a tenant that is gone shows nothing
 
 
+def _when_sent(delivery) -> str:
+    if delivery.next_attempt_at is None:
+        return "it is sent once its endpoint is enabled again"
+    return "it is sent again now"
+
+
 def _tenant_choices(request, chosen: Tenant | None) -> list[Tenant]:
     if not request.user.is_superuser:
         return [chosen] if chosen is not None else []
@@ -213,7 +219,7 @@ class WebhookAdminViews:
         except ResourceConflict as exc:
             messages.error(request, f"Not retried: {exc.message}")
         else:
-            messages.success(request, f"Delivery {delivery.id} is {delivery.status}: it is sent again now.")
+            messages.success(request, f"Delivery {delivery.id} is {delivery.status}: {_when_sent(delivery)}.")
         return redirect(self._url("eva_webhook_delivery_detail", tenant_id=tenant.id, webhook_id=webhook_id,
                                   delivery_id=delivery_id))
 
@@ -251,7 +257,8 @@ class WebhookAdminViews:
         except ResourceConflict as exc:
             messages.error(request, f"Not replayed: {exc.message}")
         else:
-            messages.success(request, f"Dead letter replayed: delivery {delivery.id} is {delivery.status}.")
+            messages.success(request, f"Dead letter replayed: delivery {delivery.id} is {delivery.status}: "
+                                      f"{_when_sent(delivery)}.")
         return redirect(self._url("eva_webhook_dead_letter_detail", tenant_id=tenant.id, letter_id=letter_id))
 
     def dead_letters_replay(self, request, tenant_id: str):

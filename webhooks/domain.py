@@ -49,6 +49,7 @@ class Delivery:
     body: str  # the exact JSON sent (and signed) on every attempt
     status: DeliveryStatus
     attempt_count: int
+    # None while it is parked: open, but its endpoint is paused or disabled (due again once enabled).
     next_attempt_at: str | None
     created_at: str
     updated_at: str

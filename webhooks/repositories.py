@@ -40,7 +40,8 @@ WEBHOOKS = outbox_container_register(container_register(
 
 # Partitioned by endpoint: its deliveries are listed, retried and recovered together, and one
 # endpoint's volume never crowds a tenant's other data. The sweeper's cross-partition query for
-# due deliveries is served by the (status, next_attempt_at) index.
+# due deliveries is served by the (status, next_attempt_at) index, and so are an endpoint's open
+# deliveries when it is paused, enabled or deleted.
 DELIVERIES = container_register(
     ContainerSpec(
         name="webhook_deliveries",
@@ -78,6 +79,12 @@ DEAD_LETTERS = container_register(
         indexes=(Index(equality=("webhook_id",), order=(("failed_at", "desc"),)),),
     )
 )
+
+# The next_attempt_at stored for a parked delivery (its endpoint paused or disabled): later than
+# any time the due query asks for, so however many an endpoint parks, the sweeper never reads
+# them. next_attempt_at is an index's sort field, which every item must carry (None cannot be
+# stored); the records show it as None: no attempt is scheduled.
+NEXT_ATTEMPT_PARKED = "9999-12-31T23:59:59.999999Z"
 
 _ENDPOINT_FIELDS = tuple(name for name in WebhookEndpoint.__dataclass_fields__ if name != "etag")
 _DELIVERY_FIELDS = tuple(name for name in Delivery.__dataclass_fields__ if name != "etag")
@@ -126,6 +133,15 @@ def endpoint_page(*, tenant_id: str, limit: int, continuation: str | None):
     return [endpoint_from_item(item) for item in page.items], page.continuation
 
 
+def endpoint_items_by_ids(*, webhook_ids) -> list[dict]:
+    """Those of these endpoints (of any tenant) that exist: one query across partitions."""
+    ids = list(dict.fromkeys(webhook_ids))
+    if not ids:
+        return []
+    return store().container(WEBHOOKS).query(Query(filters=(q.in_("id", ids),), limit=len(ids)),
+                                             partition_key=None).items
+
+
 def endpoints_active(*, tenant_id: str) -> list[dict]:
     """Every active endpoint of the tenant (the fan-out's one query)."""
     container, items, continuation = store().container(WEBHOOKS), [], None
@@ -161,12 +177,15 @@ def endpoint_stats_record(*, tenant_id: str, webhook_id: str, successes: int, fa
 
 # --- deliveries --------------------------------------------------------------------------------
 def delivery_from_item(item: dict) -> Delivery:
-    return record_from_item(Delivery, item, _DELIVERY_FIELDS, status=DeliveryStatus(item["status"]))
+    next_attempt_at = item.get("next_attempt_at")
+    return record_from_item(Delivery, item, _DELIVERY_FIELDS, status=DeliveryStatus(item["status"]),
+                            next_attempt_at=None if next_attempt_at == NEXT_ATTEMPT_PARKED else next_attempt_at)
 
 
 def delivery_item(delivery: Delivery) -> dict:
     item = {name: getattr(delivery, name) for name in _DELIVERY_FIELDS}
     item["status"] = str(delivery.status)
+    item["next_attempt_at"] = delivery.next_attempt_at or NEXT_ATTEMPT_PARKED
     return item
 
 
@@ -240,14 +259,31 @@ def delivery_items_of_endpoints(*, webhook_ids, status: str | None, limit: int) 
     return page.items, page.continuation is not None
 
 
-def deliveries_due(*, status: DeliveryStatus, now: str, limit: int) -> list[dict]:
-    """Open deliveries of every endpoint whose next attempt is due."""
+def deliveries_due(*, status: DeliveryStatus, now: str, limit: int,
+                   continuation: str | None = None) -> tuple[list[dict], str | None]:
+    """Open deliveries of every endpoint whose next attempt is due, the longest due first."""
     page = store().container(DELIVERIES).query(
         Query(filters=(q.eq("status", str(status)), q.lte("next_attempt_at", now)),
-              order_by=(("next_attempt_at", "asc"),), limit=limit),
+              order_by=(("next_attempt_at", "asc"),), limit=limit, continuation=continuation),
         partition_key=None,
     )
-    return page.items
+    return page.items, page.continuation
+
+
+def deliveries_open_page(*, webhook_id: str, status: DeliveryStatus, parked: bool | None, limit: int,
+                         continuation: str | None) -> tuple[list[dict], str | None]:
+    """An endpoint's deliveries of an open status: only the parked ones (True), only those not
+    parked (False), or both (None)."""
+    filters = [q.eq("status", str(status))]
+    if parked is True:
+        filters.append(q.eq("next_attempt_at", NEXT_ATTEMPT_PARKED))
+    elif parked is False:
+        filters.append(q.lt("next_attempt_at", NEXT_ATTEMPT_PARKED))
+    page = store().container(DELIVERIES).query(
+        Query(filters=tuple(filters), order_by=(("next_attempt_at", "asc"),), limit=limit, continuation=continuation),
+        partition_key=webhook_id,
+    )
+    return page.items, page.continuation
 
 
 def deliveries_dead_between(*, webhook_id: str, since: str, until: str, limit: int,

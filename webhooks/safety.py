@@ -166,7 +166,9 @@ def url_check(url: str) -> str:
         raise UnsafeUrl("The URL must use https.")
     if "@" in parts.netloc:
         raise UnsafeUrl("The URL must not contain credentials (user:password@).")
-    host = parts.hostname or ""
+    # The root's trailing dot first: "127.0.0.1." is the address 127.0.0.1 to a resolver, and
+    # must be checked as one, not passed as a name.
+    host = (parts.hostname or "").removesuffix(".")
     if not host:
         raise UnsafeUrl("The URL has no host.")
     if port == 0:
@@ -185,6 +187,9 @@ def url_check(url: str) -> str:
     else:
         if _is_legacy_ipv4(host):
             raise UnsafeUrl("Write the URL's IPv4 address as four decimal numbers (a.b.c.d).")
+        if host.replace(".", "").isdigit():
+            # The sender takes digits and dots for an address and refuses this one at every attempt.
+            raise UnsafeUrl("The URL's IPv4 address is not valid.")
         try:
             netloc_host = host.encode("idna").decode("ascii").lower().rstrip(".")
         except UnicodeError:

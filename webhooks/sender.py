@@ -4,7 +4,8 @@ A `WebhookSender` sends many attempts at once over one aiohttp session: connecti
 at most WEBHOOK_CONCURRENCY requests are in flight in total and WEBHOOK_CONCURRENCY_PER_ENDPOINT
 per endpoint (a slow endpoint queues its own attempts, not everyone's). Every outcome, refusal,
 timeout and connection error included, comes back as a `SendResult`; nothing is raised for a
-receiver's behaviour.
+receiver's behaviour, and its text (the response body, an error that quotes a header) is text any
+store takes: an attempt that could not be recorded would be sent again and again, never logged.
 
 Where a request may go is decided when it connects, not only when its URL was registered
 (webhooks/safety.py): the session's resolver resolves a name as usual and then drops every
@@ -18,7 +19,9 @@ Content-Type and User-Agent is sent.
 import asyncio
 import codecs
 import contextlib
+import dataclasses
 import ipaddress
+import logging
 import socket
 import time
 from collections.abc import Mapping
@@ -32,6 +35,8 @@ from yarl import URL
 
 from webhooks.safety import address_allowed
 from webhooks.signing import HEADER_SIGNATURE
+
+logger = logging.getLogger(__name__)
 
 USER_AGENT = "EVA-Webhooks/1.0"
 RESPONSE_BODY_LIMIT = 20 * 1024  # bytes of a response body kept for the attempt log
@@ -50,6 +55,11 @@ ERROR_PROTOCOL = "protocol"  # the response was not valid HTTP
 ERROR_INVALID_URL = "invalid_url"  # not an absolute http(s) URL, or it carries credentials
 ERROR_REDIRECT = "redirect"  # 3xx: not followed
 ERROR_HTTP = "http_error"  # any other non-2xx status
+ERROR_INTERNAL = "internal_error"  # EVA failed handling the attempt (a bug): counted as a failed attempt
+
+# Codecs Python counts as text encodings that are not a charset of a body: they read escapes in
+# the bytes (a body could then spell any code point, lone surrogates too) or cannot decode at all.
+_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "utf-7", "idna", "punycode", "undefined"})
 
 
 class AddressRefused(OSError):
@@ -83,10 +93,10 @@ def retry_after_parse(value: str | None, *, now: float | None = None) -> float |
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        return float(int(value))
+        return float(value)  # no int(): a receiver's 5,000 digits are more than int() reads (inf here)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:  # an HTTP date is always GMT; parsedate leaves "-0000" naive
         return None
@@ -215,7 +225,18 @@ class WebhookSender:
 
     async def send(self, *, url: str, headers: dict[str, str], body: bytes, endpoint_key: str) -> SendResult:
         """POSTs `body` with `headers` to `url`. Waits for a slot of `endpoint_key` (the endpoint's
-        id) and one of the total first; latency counts from then."""
+        id) and one of the total first; latency counts from then. Never raises (but for
+        cancellation): whatever happened is in the result, to be recorded."""
+        try:
+            result = await self._send(url=url, headers=headers, body=body, endpoint_key=endpoint_key)
+        except Exception as exc:
+            logger.exception("sending a webhook attempt to %s failed inside EVA", url)
+            result = SendResult(status_code=None, error_class=ERROR_INTERNAL,
+                                error_message=f"EVA could not handle this attempt: {exc.__class__.__name__}: {exc}")
+        return dataclasses.replace(result, response_body=_text_storable(result.response_body),
+                                   error_message=_text_storable(result.error_message))
+
+    async def _send(self, *, url: str, headers: dict[str, str], body: bytes, endpoint_key: str) -> SendResult:
         try:
             target = URL(url)
         except (TypeError, ValueError) as exc:
@@ -272,7 +293,7 @@ class WebhookSender:
             return failed(ERROR_CONNECT, str(exc) or exc.__class__.__name__)
         latency_ms = (time.perf_counter() - started) * 1000
 
-        text = raw.decode(_codec(charset), errors="replace")
+        text = _decoded(raw, charset)
         if truncated:
             text += TRUNCATION_MARKER
         error_class = error_message = None
@@ -308,9 +329,32 @@ def _headers_dict(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _codec(charset: str | None) -> str:
+    """The codec of a response's charset if it is a text encoding, else UTF-8 (what a JSON or
+    text body most likely is): base64 or rot13 name transforms of bytes, not text."""
     if charset:
         try:
-            return codecs.lookup(charset).name
+            info = codecs.lookup(charset)
         except LookupError:
-            pass
+            return "utf-8"
+        if info._is_text_encoding and info.name not in _NOT_CHARSETS:
+            return info.name
     return "utf-8"
+
+
+def _decoded(raw: bytes, charset: str | None) -> str:
+    try:
+        return raw.decode(_codec(charset), errors="replace")
+    except UnicodeError:  # a codec that refuses errors="replace"
+        return raw.decode("utf-8", errors="replace")
+
+
+def _text_storable(text: str | None) -> str | None:
+    """`text` with each lone surrogate (a decoder's or aiohttp's surrogateescape of a header's bytes)
+    replaced by U+FFFD: JSON stores refuse them, as UTF-8 cannot encode them."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text

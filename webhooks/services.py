@@ -5,7 +5,12 @@ The store is the truth; Redis only carries the ids of deliveries whose attempt i
 the worker pops). A worker claims a delivery before it sends (a write conditional on the
 version it read, with a lease), so two workers, or two sweepers pushing one id twice, never
 send one attempt twice; a worker killed mid-attempt leaves a lease that expires, and the
-sweeper pushes the delivery again."""
+sweeper pushes the delivery again.
+
+A delivery is due only while its endpoint can take it. Pausing or disabling an endpoint parks
+its open deliveries (no next attempt until it is enabled, when they are due at once); deleting
+it closes them. Whatever escaped that (an attempt in flight then) is parked or closed when the
+worker or the sweeper meets it, so no endpoint's deliveries can crowd out another's."""
 
 import json
 import logging
@@ -26,6 +31,7 @@ from evaapi.exceptions import InvalidInput, ResourceConflict, ResourceNotFound
 from evaapi.redis import redis_client
 from evaapi.store import NotFound, PreconditionFailed
 from evaapi.times import iso, parse_iso, utc_now
+from spaces.selectors import spaces_by_id
 from webhooks import repositories
 from webhooks.domain import OPEN_DELIVERY_STATUSES, AttemptLog, DeadLetter, Delivery, DeliveryStatus, WebhookEndpoint
 from webhooks.repositories import WEBHOOKS
@@ -62,14 +68,29 @@ def _url_check(url: str) -> str:
         raise InvalidInput(str(exc), details={"url": [str(exc)]}) from None
 
 
+def _space_ids_check(*, tenant: Tenant, space_ids) -> list[str] | None:
+    """The spaces an endpoint is limited to, each one of the tenant's (another tenant's is as
+    unknown as a missing one); None or empty: every space."""
+    if not space_ids:
+        return None
+    ids = list(dict.fromkeys(map(str, space_ids)))
+    known = spaces_by_id(tenant=tenant, space_ids=ids)
+    unknown = [space_id for space_id in ids if space_id not in known]
+    if unknown:
+        raise InvalidInput(f"No such space: {', '.join(unknown)}.",
+                           details={"space_ids": [f"No such space: {space_id}." for space_id in unknown]})
+    return ids
+
+
 def endpoint_create(*, tenant: Tenant, actor: str, url: str, event_types, description: str = "",
                     active: bool = True, space_ids=None) -> tuple[WebhookEndpoint, str]:
     """The endpoint and its signing secret (shown once: stored encrypted)."""
     now = iso(utc_now())
+    space_ids = _space_ids_check(tenant=tenant, space_ids=space_ids)
     endpoint = WebhookEndpoint(
         id=str(uuid.uuid4()), tenant_id=tenant.id, url=_url_check(url), description=description,
         event_types=tuple(_event_types_check(event_types)),
-        space_ids=tuple(dict.fromkeys(map(str, space_ids))) if space_ids else None, active=active, created_by=actor,
+        space_ids=tuple(space_ids) if space_ids else None, active=active, created_by=actor,
         created_at=now, updated_at=now,
     )
     secret = secret_generate()
@@ -88,7 +109,7 @@ def endpoint_update(*, tenant: Tenant, actor: str, webhook_id: str, changes: dic
     if "event_types" in changes:
         changes["event_types"] = _event_types_check(changes["event_types"])
     if "space_ids" in changes and changes["space_ids"] is not None:
-        changes["space_ids"] = list(dict.fromkeys(map(str, changes["space_ids"])))
+        changes["space_ids"] = _space_ids_check(tenant=tenant, space_ids=changes["space_ids"]) or []
     for _ in range(_UPDATE_ATTEMPTS):
         item = endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
         updated = {**item, **changes, "updated_at": iso(utc_now())}
@@ -101,12 +122,19 @@ def endpoint_update(*, tenant: Tenant, actor: str, webhook_id: str, changes: dic
             continue  # its stats changed meanwhile: apply the change to the current version
         audit_record(tenant_id=tenant.id, actor=actor, action="webhook.update", resource_type="webhook",
                      resource_id=webhook_id)
+        if "active" in changes:
+            # Also when it was so already: enabling again resumes what an interrupted enable left parked.
+            deliveries_follow = _endpoint_deliveries_resume if item["active"] else _endpoint_deliveries_park
+            deliveries_follow(tenant_id=tenant.id, webhook_id=webhook_id)
         return repositories.endpoint_from_item(item)
     raise ResourceConflict("The webhook kept changing while it was being updated; try again.")
 
 
 def endpoint_delete(*, tenant: Tenant, actor: str, webhook_id: str) -> None:
+    """Closes the endpoint's open deliveries, then deletes it: interrupted, the endpoint is still
+    there to delete again. A delivery the fan-out made in between is closed when it is met."""
     endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+    _endpoint_deliveries_close(webhook_id=webhook_id)
     repositories.endpoint_delete(tenant_id=tenant.id, webhook_id=webhook_id)
     audit_record(tenant_id=tenant.id, actor=actor, action="webhook.delete", resource_type="webhook",
                  resource_id=webhook_id)
@@ -115,11 +143,22 @@ def endpoint_delete(*, tenant: Tenant, actor: str, webhook_id: str) -> None:
 def endpoint_rotate_secret(*, tenant: Tenant, actor: str, webhook_id: str,
                            grace_hours: float | None = None) -> tuple[WebhookEndpoint, str]:
     """A new secret signs from now on; the old one signs too (a second signature) for the grace
-    period, so receivers can switch without losing a delivery."""
+    period, so receivers can switch without losing a delivery.
+
+    One previous secret is kept, so a rotation with a grace period while another's runs is a 409:
+    it would end the running one at once, cutting off receivers still on the oldest secret that
+    were promised its whole grace. A grace of 0 is always allowed and ends every previous secret
+    now: what a leaked secret needs."""
     grace = timedelta(hours=settings.WEBHOOK_ROTATION_GRACE_HOURS if grace_hours is None else grace_hours)
     secret = secret_generate()
     for _ in range(_UPDATE_ATTEMPTS):
         item = endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+        running_until = _grace_end(item, utc_now())
+        if grace and running_until is not None:
+            raise ResourceConflict(
+                f"The previous rotation's grace period runs until {iso(running_until)}: rotate again after that, "
+                "or now with grace_hours 0, which ends it (every earlier secret stops signing at once).",
+                details={"previous_secret_expires_at": iso(running_until)})
         updated = {**item, "secret_encrypted": secret_encrypt(secret),
                    "previous_secret_encrypted": item["secret_encrypted"],
                    "previous_secret_expires_at": iso(utc_now() + grace), "updated_at": iso(utc_now())}
@@ -188,10 +227,18 @@ def webhooks_publish(event: Event) -> None:
 
 
 def delivery_queue_push(*, webhook_id: str, delivery_id: str) -> None:
+    deliveries_queue_push(webhook_id=webhook_id, delivery_ids=[delivery_id])
+
+
+def deliveries_queue_push(*, webhook_id: str, delivery_ids) -> None:
+    """One Redis call for an endpoint's deliveries."""
+    entries = [f"{webhook_id} {delivery_id}" for delivery_id in delivery_ids]
+    if not entries:
+        return
     try:
-        redis_client().rpush(DUE_QUEUE, f"{webhook_id} {delivery_id}")
+        redis_client().rpush(DUE_QUEUE, *entries)
     except redis.RedisError:
-        logger.warning("could not queue delivery %s; the sweeper will", delivery_id)
+        logger.warning("could not queue %d deliveries of webhook %s; the sweeper will", len(entries), webhook_id)
 
 
 # --- the worker's side: claim, then record ------------------------------------------------------
@@ -204,10 +251,15 @@ class ClaimedAttempt:
     body: bytes
 
 
+def _grace_end(endpoint: dict, now: datetime) -> datetime | None:
+    """When the previous secret stops signing, if it still signs."""
+    expires = parse_iso(endpoint.get("previous_secret_expires_at"))
+    return expires if endpoint.get("previous_secret_encrypted") and expires and now < expires else None
+
+
 def _secrets(endpoint: dict, now: datetime) -> list[str]:
     secrets = [secret_decrypt(endpoint["secret_encrypted"])]
-    expires = parse_iso(endpoint.get("previous_secret_expires_at"))
-    if endpoint.get("previous_secret_encrypted") and expires and now < expires:
+    if _grace_end(endpoint, now) is not None:
         secrets.append(secret_decrypt(endpoint["previous_secret_encrypted"]))
     return secrets
 
@@ -220,28 +272,31 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * rounds + 30)
 
 
+def _leased(item: dict, now: datetime) -> bool:
+    """Held by a worker for its attempt."""
+    return bool(item.get("lease_until")) and parse_iso(item["lease_until"]) > now
+
+
 def _due(item: dict, now: datetime) -> bool:
     if item["status"] not in OPEN_DELIVERY_STATUSES or parse_iso(item["next_attempt_at"]) > now:
         return False
-    return not (item.get("lease_until") and parse_iso(item["lease_until"]) > now)
+    return not _leased(item, now)
 
 
 def deliveries_claim(*, webhook_id: str, delivery_ids, now: datetime | None = None) -> list[ClaimedAttempt]:
     """Takes the due ones of an endpoint's deliveries for one attempt each: one query, one read
     of the endpoint and one batch of conditional writes (a lease each), however many ids. A
     delivery not due, final, held by another worker's lease or claimed by another worker meanwhile
-    is left out; so are all when the endpoint is gone or inactive (then they wait: an endpoint
-    enabled again gets them)."""
+    is left out; so are all when the endpoint is gone (they are closed) or inactive (they are
+    parked: an endpoint enabled again gets them)."""
     now = now or utc_now()
     due = [item for item in repositories.deliveries_items_read(webhook_id=webhook_id, delivery_ids=delivery_ids)
            if _due(item, now)]
     if not due:
         return []
-    try:
-        endpoint = repositories.endpoint_item_read(tenant_id=due[0]["tenant_id"], webhook_id=webhook_id)
-    except NotFound:
-        return []
-    if not endpoint.get("active"):
+    endpoint = _endpoint_read(tenant_id=due[0]["tenant_id"], webhook_id=webhook_id)
+    if endpoint is None or not endpoint.get("active"):
+        _deliveries_hold(due, tenant_id=due[0]["tenant_id"], webhook_id=webhook_id, endpoint=endpoint, now=now)
         return []
     lease_until = iso(now + _lease())
     claims = [{**item, "attempt_count": item["attempt_count"] + 1, "lease_until": lease_until, "updated_at": iso(now)}
@@ -373,7 +428,8 @@ def _endpoint_stats_record(*, tenant_id: str, webhook_id: str, results: list[Sen
 
 
 def endpoint_disable(*, tenant_id: str, webhook_id: str, reason: str) -> None:
-    """Disables an endpoint the system gave up on, with a `webhook.disabled` event and a log line."""
+    """Disables an endpoint the system gave up on, with a `webhook.disabled` event and a log line;
+    its open deliveries are parked until it is enabled."""
     for _ in range(_UPDATE_ATTEMPTS):
         try:
             item = repositories.endpoint_item_read(tenant_id=tenant_id, webhook_id=webhook_id)
@@ -390,26 +446,137 @@ def endpoint_disable(*, tenant_id: str, webhook_id: str, reason: str) -> None:
             continue
         logger.warning("webhook %s of tenant %s disabled: %s", webhook_id, tenant_id, reason)
         outbox_relay_now(WEBHOOKS, item)
+        _endpoint_deliveries_park(tenant_id=tenant_id, webhook_id=webhook_id)
         return
 
 
-# --- retries, replays, recovery ----------------------------------------------------------------
-def _delivery_reopen(item: dict) -> dict | None:
-    """A final or waiting delivery due again now, its attempts counted afresh (the webhook-id
-    stays: receivers see the same message)."""
-    now = iso(utc_now())
+# --- an endpoint's open deliveries follow its state --------------------------------------------
+# Parked: a delivery keeps its status (pending or retrying) and its attempt count, and its next
+# attempt is "none" (repositories.NEXT_ATTEMPT_PARKED) until its endpoint is enabled; then it is
+# due at once. Closed: dead, with the reason as its last error and no dead letter (with its
+# endpoint gone, there is nothing to replay it to).
+ENDPOINT_DELETED = "Its endpoint was deleted."
+_SETTLE_PAGE = 100
+
+
+def _endpoint_read(*, tenant_id: str, webhook_id: str) -> dict | None:
     try:
-        return repositories.delivery_replace(
-            {**item, "status": str(DeliveryStatus.PENDING), "attempt_count": 0, "next_attempt_at": now,
-             "lease_until": None, "updated_at": now}, etag=item["_etag"])
+        return repositories.endpoint_item_read(tenant_id=tenant_id, webhook_id=webhook_id)
+    except NotFound:
+        return None
+
+
+def _deliveries_park(items: list[dict], *, webhook_id: str, now: datetime) -> list[dict]:
+    """Those written (a delivery that changed meanwhile is left as it is). One in flight is left
+    too: its outcome is recorded, and if it is due again it is parked when met."""
+    parked = [{**item, "next_attempt_at": repositories.NEXT_ATTEMPT_PARKED, "updated_at": iso(now)}
+              for item in items if not _leased(item, now)]
+    return [item for item in repositories.deliveries_replace(parked, webhook_id=webhook_id) if item is not None]
+
+
+def _deliveries_resume(items: list[dict], *, webhook_id: str, now: datetime) -> None:
+    resumed = repositories.deliveries_replace(
+        [{**item, "next_attempt_at": iso(now), "updated_at": iso(now)} for item in items], webhook_id=webhook_id)
+    deliveries_queue_push(webhook_id=webhook_id, delivery_ids=[item["id"] for item in resumed if item is not None])
+
+
+def _deliveries_close(items: list[dict], *, webhook_id: str, now: datetime) -> None:
+    repositories.deliveries_replace(
+        [{**item, "status": str(DeliveryStatus.DEAD), "next_attempt_at": iso(now), "lease_until": None,
+          "last_error": ENDPOINT_DELETED, "updated_at": iso(now)} for item in items], webhook_id=webhook_id)
+
+
+def _parked_recheck(parked: list[dict], *, tenant_id: str, webhook_id: str, now: datetime) -> bool:
+    """Whether the endpoint is still paused after these were parked. Whoever enabled or deleted it
+    meanwhile may have looked for its parked deliveries before these were written, so if it is
+    active now they are resumed, and closed if it is gone: none waits for an endpoint that is not
+    paused."""
+    if not parked:
+        return True
+    endpoint = _endpoint_read(tenant_id=tenant_id, webhook_id=webhook_id)
+    if endpoint is None:
+        _deliveries_close(parked, webhook_id=webhook_id, now=now)
+    elif endpoint.get("active"):
+        _deliveries_resume(parked, webhook_id=webhook_id, now=now)
+    else:
+        return True
+    return False
+
+
+def _deliveries_hold(items: list[dict], *, tenant_id: str, webhook_id: str, endpoint: dict | None,
+                     now: datetime) -> None:
+    """Due deliveries of an endpoint that cannot take them (`endpoint` as just read; None: it is
+    gone), which its pause, disable or delete missed (they were in flight then, a fan-out raced
+    it, or they are older than that rule): closed if it is gone, parked otherwise."""
+    if endpoint is None:
+        _deliveries_close(items, webhook_id=webhook_id, now=now)
+    else:
+        _parked_recheck(_deliveries_park(items, webhook_id=webhook_id, now=now), tenant_id=tenant_id,
+                        webhook_id=webhook_id, now=now)
+
+
+def _endpoint_deliveries_pages(*, webhook_id: str, parked: bool | None):
+    """An endpoint's open deliveries (those parked, not parked, or all), a page at a time."""
+    for status in OPEN_DELIVERY_STATUSES:
+        continuation = None
+        while True:
+            items, continuation = repositories.deliveries_open_page(
+                webhook_id=webhook_id, status=status, parked=parked, limit=_SETTLE_PAGE, continuation=continuation)
+            if items:
+                yield items
+            if continuation is None:
+                break
+
+
+def _endpoint_deliveries_park(*, tenant_id: str, webhook_id: str) -> None:
+    """After an endpoint was paused or disabled: its open deliveries are no longer due."""
+    now = utc_now()
+    for items in _endpoint_deliveries_pages(webhook_id=webhook_id, parked=False):
+        parked = _deliveries_park(items, webhook_id=webhook_id, now=now)
+        if not _parked_recheck(parked, tenant_id=tenant_id, webhook_id=webhook_id, now=now):
+            return  # enabled or deleted meanwhile: its enable or delete handles the rest
+
+
+def _endpoint_deliveries_resume(*, tenant_id: str, webhook_id: str) -> None:
+    """After an endpoint was enabled: its parked deliveries are due now. (One paused again
+    meanwhile finds some due: they are parked when met.)"""
+    now = utc_now()
+    for items in _endpoint_deliveries_pages(webhook_id=webhook_id, parked=True):
+        _deliveries_resume(items, webhook_id=webhook_id, now=now)
+
+
+def _endpoint_deliveries_close(*, webhook_id: str) -> None:
+    """Before an endpoint is deleted: its open deliveries end (an attempt in flight is only logged)."""
+    now = utc_now()
+    for items in _endpoint_deliveries_pages(webhook_id=webhook_id, parked=None):
+        _deliveries_close(items, webhook_id=webhook_id, now=now)
+
+
+# --- retries, replays, recovery ----------------------------------------------------------------
+def _delivery_reopen(item: dict, *, endpoint: dict) -> dict | None:
+    """A final or waiting delivery due again now (parked, if its endpoint is paused or disabled),
+    its attempts counted afresh (the webhook-id stays: receivers see the same message); queued
+    for the worker if due."""
+    now = utc_now()
+    active = bool(endpoint.get("active"))
+    try:
+        reopened = repositories.delivery_replace(
+            {**item, "status": str(DeliveryStatus.PENDING), "attempt_count": 0,
+             "next_attempt_at": iso(now) if active else repositories.NEXT_ATTEMPT_PARKED,
+             "lease_until": None, "updated_at": iso(now)}, etag=item["_etag"])
     except (PreconditionFailed, NotFound):
         return None
+    if active:
+        delivery_queue_push(webhook_id=item["webhook_id"], delivery_id=item["id"])
+    elif not _parked_recheck([reopened], tenant_id=endpoint["tenant_id"], webhook_id=endpoint["id"], now=now):
+        return repositories.delivery_item_read(webhook_id=item["webhook_id"], delivery_id=item["id"])
+    return reopened
 
 
 def delivery_retry(*, tenant: Tenant, actor: str, webhook_id: str, delivery_id: str) -> Delivery:
     """Sends a delivery again now (failed, dead or waiting for its next attempt); a succeeded
-    one is a 409."""
-    endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+    one is a 409. While the endpoint is paused or disabled it is parked instead."""
+    endpoint = endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
     for _ in range(_UPDATE_ATTEMPTS):
         try:
             item = repositories.delivery_item_read(webhook_id=webhook_id, delivery_id=delivery_id)
@@ -419,9 +586,8 @@ def delivery_retry(*, tenant: Tenant, actor: str, webhook_id: str, delivery_id: 
             raise ResourceNotFound("No such delivery.")
         if item["status"] == DeliveryStatus.SUCCEEDED:
             raise ResourceConflict("The delivery succeeded already.", details={"status": item["status"]})
-        reopened = _delivery_reopen(item)
+        reopened = _delivery_reopen(item, endpoint=endpoint)
         if reopened is not None:
-            delivery_queue_push(webhook_id=webhook_id, delivery_id=delivery_id)
             audit_record(tenant_id=tenant.id, actor=actor, action="webhook.delivery_retry",
                          resource_type="webhook_delivery", resource_id=delivery_id)
             return repositories.delivery_from_item(reopened)
@@ -430,8 +596,9 @@ def delivery_retry(*, tenant: Tenant, actor: str, webhook_id: str, delivery_id: 
 
 def deliveries_recover(*, tenant: Tenant, actor: str, webhook_id: str, since: datetime,
                        until: datetime | None = None) -> int:
-    """Sends again every dead delivery of the endpoint made in [since, until); returns how many."""
-    endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
+    """Sends again every dead delivery of the endpoint made in [since, until) (parks them, while
+    it is paused or disabled); returns how many."""
+    endpoint = endpoint_item_get(tenant=tenant, webhook_id=webhook_id)
     until = until or utc_now()
     if until <= since:
         raise InvalidInput("until must be after since.", details={"until": ["Not after since."]})
@@ -440,8 +607,7 @@ def deliveries_recover(*, tenant: Tenant, actor: str, webhook_id: str, since: da
         items, continuation = repositories.deliveries_dead_between(
             webhook_id=webhook_id, since=iso(since), until=iso(until), limit=100, continuation=continuation)
         for item in items:
-            if _delivery_reopen(item) is not None:
-                delivery_queue_push(webhook_id=webhook_id, delivery_id=item["id"])
+            if _delivery_reopen(item, endpoint=endpoint) is not None:
                 reopened += 1
         if continuation is None:
             break
@@ -451,22 +617,26 @@ def deliveries_recover(*, tenant: Tenant, actor: str, webhook_id: str, since: da
 
 
 def dead_letter_replay(*, tenant: Tenant, actor: str, letter_id: str) -> Delivery:
-    """Sends a dead letter's delivery again, and marks the letter replayed."""
+    """Sends a dead letter's delivery again (parks it, while its endpoint is paused or disabled),
+    and marks the letter replayed. A letter whose endpoint was deleted is a 404: there is nowhere
+    to send it."""
     try:
         letter = repositories.dead_letter_item_read(tenant_id=tenant.id, letter_id=letter_id)
     except NotFound:
         raise ResourceNotFound("No such dead letter.") from None
+    endpoint = _endpoint_read(tenant_id=tenant.id, webhook_id=letter["webhook_id"])
+    if endpoint is None:
+        raise ResourceNotFound("The dead letter's endpoint was deleted: it cannot be replayed.")
     try:
         item = repositories.delivery_item_read(webhook_id=letter["webhook_id"], delivery_id=letter["delivery_id"])
     except NotFound:
-        raise ResourceNotFound("The dead letter's delivery is gone (its endpoint was deleted).") from None
+        raise ResourceNotFound("The dead letter's delivery is gone.") from None
     if item["status"] != DeliveryStatus.DEAD:
         raise ResourceConflict(f"The delivery is {item['status']} already.", details={"status": item["status"]})
-    reopened = _delivery_reopen(item)
+    reopened = _delivery_reopen(item, endpoint=endpoint)
     if reopened is None:
         raise ResourceConflict("The delivery changed meanwhile; try again.")
     repositories.dead_letter_replace({**letter, "replayed_at": iso(utc_now())}, etag=letter["_etag"])
-    delivery_queue_push(webhook_id=item["webhook_id"], delivery_id=item["id"])
     audit_record(tenant_id=tenant.id, actor=actor, action="webhook.dead_letter_replay",
                  resource_type="webhook_dead_letter", resource_id=letter_id)
     return repositories.delivery_from_item(reopened)
@@ -474,15 +644,38 @@ def dead_letter_replay(*, tenant: Tenant, actor: str, letter_id: str) -> Deliver
 
 # --- the sweeper's part ------------------------------------------------------------------------
 def deliveries_due_push(*, limit: int = 500, now: datetime | None = None) -> int:
-    """Pushes every due delivery (first attempts whose push Redis lost, retries whose time has
-    come, attempts a killed worker left) to the worker. Pushing one twice is harmless: only one
-    claim succeeds."""
+    """Pushes the due deliveries (first attempts whose push Redis lost, retries whose time has
+    come, attempts a killed worker left) to the worker, the longest due first: up to `limit` of
+    each status a round, so a queue no worker empties grows by no more. Pushing one twice is
+    harmless: only one claim succeeds.
+
+    It pages past what it cannot push, so no amount of that keeps another endpoint's deliveries
+    waiting: those a worker holds (a lease), and those of an endpoint that is paused, disabled
+    or gone, which it parks or closes on the way (`_deliveries_hold`), never to meet them again.
+    Returns how many it pushed."""
     now = now or utc_now()
     pushed = 0
     for status in OPEN_DELIVERY_STATUSES:
-        for item in repositories.deliveries_due(status=status, now=iso(now), limit=limit):
-            if item.get("lease_until") and parse_iso(item["lease_until"]) > now:
-                continue
-            delivery_queue_push(webhook_id=item["webhook_id"], delivery_id=item["id"])
-            pushed += 1
+        pushed_of_status, continuation = 0, None
+        while pushed_of_status < limit:
+            items, continuation = repositories.deliveries_due(status=status, now=iso(now), limit=limit,
+                                                              continuation=continuation)
+            by_endpoint: dict[str, list[dict]] = {}
+            for item in items:
+                if not _leased(item, now):
+                    by_endpoint.setdefault(item["webhook_id"], []).append(item)
+            endpoints = {endpoint["id"]: endpoint
+                         for endpoint in repositories.endpoint_items_by_ids(webhook_ids=list(by_endpoint))}
+            for webhook_id, group in by_endpoint.items():
+                endpoint = endpoints.get(webhook_id)
+                if endpoint is None or not endpoint.get("active"):
+                    _deliveries_hold(group, tenant_id=group[0]["tenant_id"], webhook_id=webhook_id, endpoint=endpoint,
+                                     now=now)
+                    continue
+                group = group[:limit - pushed_of_status]
+                deliveries_queue_push(webhook_id=webhook_id, delivery_ids=[item["id"] for item in group])
+                pushed_of_status += len(group)
+            if continuation is None:
+                break
+        pushed += pushed_of_status
     return pushed

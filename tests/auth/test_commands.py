@@ -2,9 +2,10 @@ import io
 
 import pytest
 import redis
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from evaapi.auth.management.commands import list_api_keys, list_tenants, login_lockout_clear
 from evaapi.auth.models import TenantMembership
@@ -44,6 +45,45 @@ def test_commands_refuse_bad_input():
     run("create_tenant", "Dup", "--id", "dup-tenant-id")
     with pytest.raises(CommandError, match="already exists"):
         run("create_tenant", "Dup", "--id", "dup-tenant-id")
+
+
+@pytest.mark.parametrize("tenant_id", ["acme/eu west", "acme eu", "acme/eu", "a?b", "a#b", "a\\b", "-acme", "acme\n",
+                                       "x" * 65, "ünï"])
+def test_create_tenant_refuses_an_id_unfit_for_addresses_and_the_store(tenant_id):
+    """Such an id broke every address with the tenant in it: the admin's tenant list was a 500 for
+    every operator."""
+    with pytest.raises(CommandError, match="is not allowed: use the Entra ID tenant id"):
+        run("create_tenant", "Odd", f"--id={tenant_id}")
+    assert "Odd" not in run("list_tenants")[0]
+
+
+def test_create_tenant_takes_entra_tenant_ids_and_short_names():
+    """An Entra ID `tid` (a UUID, written in lower case as its tokens carry it, however typed) and
+    a plain id both work, in the admin's addresses too."""
+    out, _ = run("create_tenant", "Contoso", "--id", "7F0C7D52-3B1E-4C55-9A57-1D2E3F4A5B6C")
+    assert out.split()[1] == "7f0c7d52-3b1e-4c55-9a57-1d2e3f4a5b6c"
+    assert tenant_get(tenant_id="7f0c7d52-3b1e-4c55-9a57-1d2e3f4a5b6c").name == "Contoso"
+    run("create_tenant", "Acme EU", "--id", "acme_eu-west-1")
+    operator = Client()
+    operator.force_login(get_user_model().objects.create_superuser(username="operator", password="x" * 12))
+    page = operator.get("/" + settings.ADMIN_URL + "tenants/")
+    assert page.status_code == 200
+    assert b"acme_eu-west-1" in page.content
+
+
+def test_create_api_key_refuses_what_the_api_refuses():
+    tenant = tenant_create(name="Named")
+    with pytest.raises(CommandError, match="--name: Ensure this field has no more than 100 characters"):
+        run("create_api_key", tenant.id, "--name", "k" * 5000)
+    with pytest.raises(CommandError, match='--scopes: "root" is not a valid choice'):
+        run("create_api_key", tenant.id, "--scopes", "audit:read,root")
+    assert list_api_keys_rows(tenant) == []
+    run("create_api_key", tenant.id, "--name", "k" * 100)
+    assert [row[1] for row in list_api_keys_rows(tenant)] == ["k" * 100]
+
+
+def list_api_keys_rows(tenant) -> list[list[str]]:
+    return [row.split("\t") for row in run("list_api_keys", tenant.id)[0].splitlines()[1:]]
 
 
 def test_list_tenants_pages_through_every_tenant(monkeypatch):

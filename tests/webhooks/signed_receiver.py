@@ -13,8 +13,9 @@ from webhooks.signing import SignatureInvalid, signature_verify
 @dataclass(frozen=True)
 class Answer:
     status: int = 200
-    headers: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)  # str values go out as Latin-1 bytes
     delay: float = 0.0
+    body: bytes = b"ok"
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,9 @@ class SignedReceiver:
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(answer.body)
 
             def log_message(self, format, *args):
                 pass

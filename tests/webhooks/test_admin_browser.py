@@ -110,7 +110,7 @@ def test_an_operator_logs_in_and_replays_a_dead_letter(chromium, server_with_ope
             row.get_by_role("button", name="Replay").click()
             page.wait_for_url(f"{url}/admin/webhooks/tenants/{tenant.id}/dead-letters/{letter_id}/")
             expect(page.locator(".messagelist")).to_contain_text(f"Dead letter replayed: delivery {letter_id} "
-                                                                 "is pending.")
+                                                                 "is pending: it is sent again now.")
             expect(page.locator("#replayed")).to_contain_text("replayed 20")
             page.click(".breadcrumbs >> text=Webhook dead letters")
             expect(page.locator(f"#letter-{letter_id} .replayed")).to_contain_text("replayed 20")

@@ -295,6 +295,16 @@ def test_retrying_a_delivery_is_audited_and_reopens_it(operator, world):
     assert (entry.actor, entry.resource_id) == (f"admin:{operator.pk}", world.dead)
 
 
+def test_a_retry_while_the_endpoint_is_disabled_waits_for_it_and_says_so(operator, world):
+    endpoint_disable(tenant_id=world.tenant.id, webhook_id=world.endpoint.id, reason="The endpoint answered 410 Gone.")
+    client = _client(operator)
+    page = _page(client.post(_endpoint_url(world, f"deliveries/{world.dead}/retry/"), follow=True))
+    assert "is pending: it is sent once its endpoint is enabled again" in page
+    assert "parked: once the endpoint is enabled" in page
+    delivery = delivery_get(tenant=world.tenant, webhook_id=world.endpoint.id, delivery_id=world.dead)
+    assert (delivery.status, delivery.next_attempt_at) == ("pending", None)
+
+
 def test_a_succeeded_delivery_is_not_retried(operator, world):
     response = _client(operator).post(_endpoint_url(world, f"deliveries/{world.succeeded}/retry/"), follow=True)
     assert "Not retried: The delivery succeeded already." in _page(response)

@@ -20,71 +20,23 @@ from evaapi.redis import redis_client
 from evaapi.times import parse_iso, utc_now
 from spaces.services import space_create
 from tests.factories import api_key_make, client_for, tenant_make
-from tests.webhooks.attempts import claim_one, record_one
-from tests.webhooks.signed_receiver import Answer, SignedReceiver
+from tests.webhooks.attempts import SCHEDULE, claim_one, deliver, deliveries_of, record_one, send_one
+from tests.webhooks.signed_receiver import Answer
 from webhooks import repositories
-from webhooks.sender import WebhookSender
 from webhooks.services import DUE_QUEUE, deliveries_due_push
-from webhooks.worker import worker_run
 
 pytestmark = pytest.mark.django_db
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SCHEDULE = [0, 5, 300, 1800]
-
-
-@pytest.fixture
-def receiver():
-    server = SignedReceiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def setup(deployment, receiver, settings):
-    """A tenant with an endpoint on the local receiver (allowed as a target), and its client."""
-    settings.WEBHOOK_ALLOWED_TARGETS = ["127.0.0.0/8"]
-    settings.WEBHOOK_RETRY_SCHEDULE = [str(step) for step in SCHEDULE]
-    redis_client().delete(DUE_QUEUE)
-    tenant = tenant_make()
-    client = client_for(api_key_make(tenant))
-    created = client.post("/api/v1/webhooks", {"url": receiver.url, "event_types": ["space.*", "document.added"]},
-                          format="json")
-    assert created.status_code == 201, created.json()
-    body = created.json()
-    assert body["secret"].startswith("whsec_")
-    assert created["Cache-Control"] == "no-store"
-    receiver.secrets = [body["secret"]]
-    return tenant, client, body
-
-
-def _deliver(count: int, receiver: SignedReceiver) -> list:
-    """Runs the worker (in this process, on an event loop of its own) until the receiver has had
-    `count` requests, then stops it."""
-
-    async def run():
-        stop = asyncio.Event()
-        worker = asyncio.create_task(worker_run(stop))
-        try:
-            return await asyncio.to_thread(receiver.wait_for, count)
-        finally:
-            stop.set()
-            await worker
-
-    return asyncio.run(run())
-
-
-def _deliveries(webhook_id: str):
-    return repositories.delivery_page(webhook_id=webhook_id, status=None, limit=100, continuation=None)[0]
 
 
 def test_an_event_reaches_the_endpoint_signed_and_is_logged(setup, receiver):
     tenant, client, endpoint = setup
     space = space_create(tenant=tenant, actor="test", name="Hooked")
-    (request,) = _deliver(1, receiver)
+    (request,) = deliver(1, receiver)
     assert request.verified_with == (endpoint["secret"],)
     event = json.loads(request.body)
     assert (event["type"], event["data"]["space_id"]) == ("space.created", space.id)
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     assert request.headers["webhook-id"] == delivery.id
     assert (delivery.status, delivery.attempt_count, delivery.last_status_code) == ("succeeded", 1, 200)
     logs = client.get(f"/api/v1/webhooks/{endpoint['id']}/logs").json()["items"]
@@ -104,10 +56,10 @@ def test_the_worker_claims_and_records_a_backlog_in_batches(setup, receiver):
         space_create(tenant=tenant, actor="test", name=f"Backlog {n}")
     assert redis_client().llen(DUE_QUEUE) == 25
     with count_store_calls() as calls:
-        requests = _deliver(25, receiver)
+        requests = deliver(25, receiver)
     assert len({r.headers["webhook-id"] for r in requests}) == 25
     assert all(r.verified_with == (endpoint["secret"],) for r in requests)
-    assert {d.status for d in _deliveries(endpoint["id"])} == {"succeeded"}
+    assert {d.status for d in deliveries_of(endpoint["id"])} == {"succeeded"}
     stats = client.get(f"/api/v1/webhooks/{endpoint['id']}").json()
     assert (stats["successes"], stats["failures"]) == (25, 0)
     # One claim batch for the 25, and fewer record steps than attempts (each step: one patch).
@@ -120,7 +72,7 @@ def test_events_an_endpoint_did_not_ask_for_are_not_sent(setup, receiver):
     tenant, client, endpoint = setup
     client.patch(f"/api/v1/webhooks/{endpoint['id']}", {"event_types": ["document.added"]}, format="json")
     space_create(tenant=tenant, actor="test", name="Ignored")
-    assert _deliveries(endpoint["id"]) == []
+    assert deliveries_of(endpoint["id"]) == []
 
 
 def test_the_retry_schedule_runs_to_a_dead_letter_that_replays(setup, receiver):
@@ -129,7 +81,7 @@ def test_the_retry_schedule_runs_to_a_dead_letter_that_replays(setup, receiver):
     receiver.answer(Answer(status=500))
     receiver.check_timestamp = False  # its clock is moved on by hours below
     space_create(tenant=tenant, actor="test", name="Failing")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     now = utc_now()
     sent = []
 
@@ -137,7 +89,7 @@ def test_the_retry_schedule_runs_to_a_dead_letter_that_replays(setup, receiver):
         claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=at)
         if claimed is None:
             return None
-        result = asyncio.run(_send(claimed))
+        result = asyncio.run(send_one(claimed))
         sent.append(at)
         return record_one(claimed, result, now=at)
 
@@ -160,27 +112,21 @@ def test_the_retry_schedule_runs_to_a_dead_letter_that_replays(setup, receiver):
     assert replayed.status_code == 202
     assert replayed.json()["status"] == "pending"
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
-    assert record_one(claimed, asyncio.run(_send(claimed))).status == "succeeded"
+    assert record_one(claimed, asyncio.run(send_one(claimed))).status == "succeeded"
     assert client.get("/api/v1/webhooks/dead-letters").json()["items"][0]["replayed_at"] is not None
-
-
-async def _send(claimed):
-    async with WebhookSender() as sender:
-        return await sender.send(url=claimed.url, headers=claimed.headers, body=claimed.body,
-                                 endpoint_key=claimed.item["webhook_id"])
 
 
 def test_410_disables_the_endpoint_at_once_with_an_event(setup, receiver):
     tenant, client, endpoint = setup
     receiver.answer(Answer(status=410))
     space_create(tenant=tenant, actor="test", name="Gone")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
-    assert record_one(claimed, asyncio.run(_send(claimed))).status == "dead"
+    assert record_one(claimed, asyncio.run(send_one(claimed))).status == "dead"
     body = client.get(f"/api/v1/webhooks/{endpoint['id']}").json()
     assert body["active"] is False
     assert "410" in body["disabled_reason"]
-    events, _ = event_list(tenant=tenant, type_pattern="webhook.disabled", limit=10, continuation=None)
+    events, _ = event_list(tenant=tenant, type_patterns=["webhook.disabled"], limit=10, continuation=None)
     assert [e.data["webhook_id"] for e in events] == [endpoint["id"]]
     # Enabled again by hand, it takes deliveries again.
     assert client.patch(f"/api/v1/webhooks/{endpoint['id']}", {"active": True}, format="json").json()[
@@ -191,10 +137,10 @@ def test_retry_after_is_honoured_within_bounds(setup, receiver):
     tenant, _, endpoint = setup
     receiver.answer(Answer(status=429, headers={"Retry-After": "3600"}))
     space_create(tenant=tenant, actor="test", name="Busy")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     now = utc_now()
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=now)
-    retrying = record_one(claimed, asyncio.run(_send(claimed)), now=now)
+    retrying = record_one(claimed, asyncio.run(send_one(claimed)), now=now)
     assert retrying.status == "retrying"
     assert parse_iso(retrying.next_attempt_at) - now >= timedelta(seconds=3600)
 
@@ -203,14 +149,14 @@ def test_an_endpoint_failing_for_days_is_disabled(setup, receiver):
     tenant, client, endpoint = setup
     receiver.answer(Answer(status=500))
     space_create(tenant=tenant, actor="test", name="Down")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     now = utc_now()
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=now)
-    record_one(claimed, asyncio.run(_send(claimed)), now=now)
+    record_one(claimed, asyncio.run(send_one(claimed)), now=now)
     assert client.get(f"/api/v1/webhooks/{endpoint['id']}").json()["active"] is True
     later = now + timedelta(days=5, seconds=SCHEDULE[1] * 2)
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=later)
-    record_one(claimed, asyncio.run(_send(claimed)), now=later)
+    record_one(claimed, asyncio.run(send_one(claimed)), now=later)
     body = client.get(f"/api/v1/webhooks/{endpoint['id']}").json()
     assert (body["active"], body["consecutive_failures"]) == (False, 2)
     assert "5" in body["disabled_reason"]
@@ -219,13 +165,13 @@ def test_an_endpoint_failing_for_days_is_disabled(setup, receiver):
 def test_two_claims_of_one_attempt_send_it_once(setup, receiver):
     tenant, _, endpoint = setup
     space_create(tenant=tenant, actor="test", name="Twice")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     for _ in range(3):  # what two sweepers and the fan-out would push
         redis_client().rpush(DUE_QUEUE, f"{endpoint['id']} {delivery.id}")
-    _deliver(1, receiver)
+    deliver(1, receiver)
     # The worker has stopped and drained its attempts: nothing more can arrive.
     assert len(receiver.requests) == 1
-    assert _deliveries(endpoint["id"])[0].attempt_count == 1
+    assert deliveries_of(endpoint["id"])[0].attempt_count == 1
 
 
 def test_the_test_endpoint_sends_a_webhook_test_event_to_that_endpoint_only(setup, receiver):
@@ -233,10 +179,10 @@ def test_the_test_endpoint_sends_a_webhook_test_event_to_that_endpoint_only(setu
     other = client.post("/api/v1/webhooks", {"url": receiver.url, "event_types": ["*"]}, format="json").json()
     response = client.post(f"/api/v1/webhooks/{endpoint['id']}/test")
     assert response.status_code == 202
-    (request,) = _deliver(1, receiver)
+    (request,) = deliver(1, receiver)
     assert json.loads(request.body)["type"] == "webhook.test"
     assert request.headers["webhook-id"] == response.json()["delivery_id"]
-    assert _deliveries(other["id"]) == []
+    assert deliveries_of(other["id"]) == []
     # A disabled endpoint gets no deliveries, so testing it is refused rather than answered with
     # the id of a delivery that would never exist.
     client.patch(f"/api/v1/webhooks/{other['id']}", {"active": False}, format="json")
@@ -252,7 +198,7 @@ def test_rotation_signs_with_both_secrets_in_the_grace_period(setup, receiver):
     assert new_secret != endpoint["secret"]
     receiver.secrets = [endpoint["secret"], new_secret]
     space_create(tenant=tenant, actor="test", name="Rotated")
-    (request,) = _deliver(1, receiver)
+    (request,) = deliver(1, receiver)
     assert set(request.verified_with) == {endpoint["secret"], new_secret}
     assert len(request.headers["webhook-signature"].split(" ")) == 2
 
@@ -262,10 +208,10 @@ def test_after_the_grace_period_only_the_new_secret_signs(setup, receiver):
     new_secret = client.post(f"/api/v1/webhooks/{endpoint['id']}/rotate-secret", {"grace_hours": 0},
                              format="json").json()["secret"]
     space_create(tenant=tenant, actor="test", name="Rotated late")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
     receiver.secrets = [endpoint["secret"], new_secret]
-    asyncio.run(_send(claimed))
+    asyncio.run(send_one(claimed))
     assert receiver.wait_for(1)[0].verified_with == (new_secret,)
 
 
@@ -273,17 +219,17 @@ def test_a_flushed_redis_loses_no_delivery(setup, receiver):
     tenant, _, endpoint = setup
     receiver.answer(Answer(status=503))
     space_create(tenant=tenant, actor="test", name="Flushed")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     now = utc_now()
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=now)
-    record_one(claimed, asyncio.run(_send(claimed)), now=now)
+    record_one(claimed, asyncio.run(send_one(claimed)), now=now)
     redis_client().flushdb()  # the queue, and anything else Redis held, is gone mid-schedule
     receiver.answer(Answer(status=200))
     later = now + timedelta(seconds=SCHEDULE[1] * 2)
     assert deliveries_due_push(now=later) == 1  # the store is the truth: the sweeper finds it
     webhook_id, delivery_id = redis_client().lpop(DUE_QUEUE).decode().split(" ")
     claimed = claim_one(webhook_id=webhook_id, delivery_id=delivery_id, now=later)
-    assert record_one(claimed, asyncio.run(_send(claimed)), now=later).status == "succeeded"
+    assert record_one(claimed, asyncio.run(send_one(claimed)), now=later).status == "succeeded"
     django_rq.get_queue("default").empty()
 
 
@@ -301,13 +247,13 @@ def test_a_worker_killed_mid_delivery_loses_nothing(setup, receiver, deployment)
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     assert (delivery.status, delivery.attempt_count) == ("pending", 1)
     assert delivery.lease_until is not None
     after_lease = parse_iso(delivery.lease_until) + timedelta(seconds=1)
     assert deliveries_due_push(now=after_lease) == 1
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id, now=after_lease)
-    assert record_one(claimed, asyncio.run(_send(claimed)), now=after_lease).status == "succeeded"
+    assert record_one(claimed, asyncio.run(send_one(claimed)), now=after_lease).status == "succeeded"
     requests = receiver.wait_for(2)
     assert requests[0].headers["webhook-id"] == requests[1].headers["webhook-id"] == delivery.id
 
@@ -317,14 +263,14 @@ def test_recover_sends_again_the_dead_deliveries_of_a_window(setup, receiver):
     receiver.answer(Answer(status=410))
     started = utc_now()
     space_create(tenant=tenant, actor="test", name="Lost")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
-    record_one(claimed, asyncio.run(_send(claimed)))
+    record_one(claimed, asyncio.run(send_one(claimed)))
     client.patch(f"/api/v1/webhooks/{endpoint['id']}", {"active": True}, format="json")
     response = client.post(f"/api/v1/webhooks/{endpoint['id']}/recover",
                            {"since": (started - timedelta(minutes=1)).isoformat()}, format="json")
     assert response.json() == {"deliveries": 1}
-    assert _deliveries(endpoint["id"])[0].status == "pending"
+    assert deliveries_of(endpoint["id"])[0].status == "pending"
     later = client.post(f"/api/v1/webhooks/{endpoint['id']}/recover", {"since": utc_now().isoformat()},
                         format="json")
     assert later.json() == {"deliveries": 0}
@@ -341,9 +287,9 @@ def test_loopback_targets_are_refused_unless_allowed(deployment, receiver, setti
     by_name = receiver.url.replace("127.0.0.1", "localhost")
     endpoint = client.post("/api/v1/webhooks", {"url": by_name, "event_types": ["*"]}, format="json").json()
     space_create(tenant=tenant, actor="test", name="Internal")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     claimed = claim_one(webhook_id=endpoint["id"], delivery_id=delivery.id)
-    assert record_one(claimed, asyncio.run(_send(claimed))).status == "retrying"
+    assert record_one(claimed, asyncio.run(send_one(claimed))).status == "retrying"
     (log,) = client.get(f"/api/v1/webhooks/{endpoint['id']}/logs").json()["items"]
     assert (log["status"], log["error_class"], log["status_code"]) == ("failed", "refused_address", None)
     assert receiver.requests == []
@@ -355,6 +301,7 @@ def test_loopback_targets_are_refused_unless_allowed(deployment, receiver, setti
      ({"url": "https://example.com/x", "event_types": ["space.exploded"]}, "event_types"),
      ({"url": "https://example.com/x", "event_types": []}, "event_types"),
      ({"url": "https://10.0.0.1/x", "event_types": ["*"]}, "url"),
+     ({"url": "http://127.0.0.1./x", "event_types": ["*"]}, "url"),
      ({"url": "https://user:pw@example.com/x", "event_types": ["*"]}, "url")],
 )
 def test_invalid_endpoints_are_400(admin_client, body, field):
@@ -366,7 +313,7 @@ def test_invalid_endpoints_are_400(admin_client, body, field):
 def test_another_tenants_webhook_things_are_404(setup, receiver):
     tenant, client, endpoint = setup
     space_create(tenant=tenant, actor="test", name="Theirs")
-    (delivery,) = _deliveries(endpoint["id"])
+    (delivery,) = deliveries_of(endpoint["id"])
     stranger = client_for(api_key_make(tenant_make()))
     for method, path in [
         ("get", f"/api/v1/webhooks/{endpoint['id']}"), ("patch", f"/api/v1/webhooks/{endpoint['id']}"),
@@ -405,7 +352,7 @@ def test_endpoint_stats_lose_no_update_under_concurrent_attempts(setup):
 def _space_deliveries(tenant, endpoint, count: int) -> list:
     for n in range(count):
         space_create(tenant=tenant, actor="test", name=f"Batch {n}")
-    deliveries = _deliveries(endpoint["id"])
+    deliveries = deliveries_of(endpoint["id"])
     assert len(deliveries) == count
     return deliveries
 
@@ -457,3 +404,33 @@ def test_an_attempt_whose_claim_was_taken_over_is_only_logged_and_the_rest_recor
         "attempt_count"] == 2
     assert client.get(f"/api/v1/webhooks/{endpoint['id']}").json()["successes"] == 2
     assert len(client.get(f"/api/v1/webhooks/{endpoint['id']}/logs").json()["items"]) == 3
+
+
+@pytest.mark.parametrize("answer", [
+    Answer(headers={"Content-Type": "text/plain; charset=base64"}),  # a bytes transform, not a text encoding
+    Answer(headers={"Content-Type": "text/plain; charset=rot13"}),
+    Answer(headers={"Content-Type": "text/plain; charset=utf-7"}, body=b"+2AA-"),  # a lone surrogate, in UTF-7
+    Answer(headers={"Content-Type": "text/plain; charset=unicode_escape"}, body=b"\\ud800"),
+    Answer(status=302, headers={"Location": "/moved-\xff"}),  # not UTF-8: aiohttp gives a lone surrogate
+    Answer(status=429, headers={"Retry-After": "9" * 5000}),  # more digits than int() reads
+], ids=["base64", "rot13", "utf-7", "unicode_escape", "location-not-utf-8", "retry-after-5000-digits"])
+def test_whatever_a_receiver_answers_its_attempt_is_recorded(setup, receiver, answer):
+    """The worker's attempt is logged and moves its delivery on, whatever the answer: one that
+    raised in the sender or that the store refused was never recorded, and its delivery was sent
+    again whenever its lease ran out, forever, never logged or dead-lettered."""
+    tenant, client, endpoint = setup
+    receiver.answer(answer)
+    space_create(tenant=tenant, actor="test", name="Answered")
+    deliver(1, receiver)
+    (delivery,) = deliveries_of(endpoint["id"])
+    assert (delivery.status, delivery.attempt_count, delivery.lease_until) == (
+        "succeeded" if answer.status == 200 else "retrying", 1, None)
+    (log,) = client.get(f"/api/v1/webhooks/{endpoint['id']}/logs").json()["items"]
+    assert log["status_code"] == answer.status
+    if answer.status == 200:
+        assert log["response_body"] == answer.body.decode()  # read as UTF-8: nothing unescaped
+    elif answer.status == 302:
+        assert log["error_message"].endswith("(Location: /moved-\ufffd)")
+    else:
+        # Retry-After asked for more than a day: a day it is.
+        assert parse_iso(delivery.next_attempt_at) - parse_iso(log["attempted_at"]) >= timedelta(days=1)

@@ -123,6 +123,10 @@ def test_acceptable_urls_come_back_normalised(url, normalised):
         ("https://2130706433/", "four decimal numbers"),
         ("https://127.1/", "four decimal numbers"),
         ("https://0x7f.0.0.1/", "four decimal numbers"),
+        # The root's trailing dot: an address still, for a resolver and for the sender.
+        ("http://127.0.0.1./", "not a public"),
+        ("https://169.254.169.254.:80/latest", "not a public"),
+        ("https://999.0.0.1/", "not valid"),  # digits and dots that are no address
         ("https://hooks.example.com/" + "a" * 2048, "longer than 2048"),
     ],
 )
@@ -144,5 +148,6 @@ def test_plain_http_is_refused_in_production_and_allowed_in_development_and_test
 def test_an_allowed_literal_address_may_be_registered(settings):
     settings.WEBHOOK_ALLOWED_TARGETS = ["127.0.0.0/8"]
     assert url_check("http://127.0.0.1:9000/hook") == "http://127.0.0.1:9000/hook"
+    assert url_check("http://127.0.0.1.:9000/hook") == "http://127.0.0.1:9000/hook"
     with pytest.raises(UnsafeUrl, match="not a public"):
         url_check("http://10.0.0.1/hook")

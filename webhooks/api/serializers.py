@@ -35,7 +35,9 @@ class WebhookPatchInput(serializers.Serializer):
 
 class RotateInput(serializers.Serializer):
     grace_hours = serializers.FloatField(min_value=0, max_value=168, required=False, allow_null=True, default=None,
-                                         help_text="How long the old secret also signs (default 24, at most 168).")
+                                         help_text="How long the old secret also signs (default 24, at most 168). "
+                                                   "While a previous rotation's grace runs, only 0 is accepted "
+                                                   "(409 otherwise): it ends that grace at once.")
 
 
 class RecoverInput(serializers.Serializer):
@@ -90,7 +92,9 @@ class DeliveryOutput(OutputSerializer):
     space_id = serializers.CharField(allow_null=True)
     status = serializers.CharField()
     attempt_count = serializers.IntegerField()
-    next_attempt_at = serializers.CharField(allow_null=True)
+    next_attempt_at = serializers.CharField(allow_null=True, help_text=(
+        "Null while a pending or retrying delivery is parked: its endpoint is paused or disabled, and it is due "
+        "once the endpoint is enabled."))
     last_status_code = serializers.IntegerField(allow_null=True)
     last_error = serializers.CharField(allow_null=True)
     created_at = serializers.CharField()

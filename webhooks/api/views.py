@@ -151,7 +151,7 @@ class WebhookRotateSecretApi(ApiView):
     required_scopes = {"POST": MANAGE}
 
     @extend_schema(request=RotateInput, responses={200: WebhookWithSecretOutput,
-                   **error_responses(400, 401, 403, 404, 429)}, tags=["webhooks"],
+                   **error_responses(400, 401, 403, 404, 409, 429)}, tags=["webhooks"],
                    operation_id="webhook_rotate_secret")
     def post(self, request, webhook_id: str):
         data = input_valid(RotateInput, request.data)

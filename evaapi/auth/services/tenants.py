@@ -1,5 +1,6 @@
 """Tenants and their members (the Django users who log in locally or use the admin)."""
 
+import re
 import uuid
 
 from evaapi.auth import repositories, selectors
@@ -10,6 +11,22 @@ from evaapi.auth.services.audit import audit_record
 from evaapi.exceptions import Forbidden, InvalidInput, NotAuthenticated, ResourceNotFound
 from evaapi.store import Conflict
 from evaapi.times import iso, utc_now
+
+# A tenant id is a path segment of admin and API addresses, a Cosmos DB item id and partition key,
+# and a local token's `tid` (at most 64 characters, evaapi/auth/tokens.py): letters, digits, "-"
+# and "_" are safe in all of them ("/", "?", "#", "\\" and spaces are not).
+_TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def _tenant_id_check(tenant_id: str) -> str:
+    """The id, if a tenant may have it. A UUID is written as Entra ID writes a `tid` (lower case),
+    so the directory's tokens find their tenant however the operator typed it."""
+    if not _TENANT_ID.fullmatch(tenant_id):
+        raise InvalidInput(
+            f"Tenant id {tenant_id!r} is not allowed: use the Entra ID tenant id (a UUID) or up to 64 letters, "
+            "digits, '-' and '_', starting with a letter or digit.", details={"tenant_id": ["Not allowed."]})
+    return tenant_id.lower() if _UUID_PATTERN.fullmatch(tenant_id) else tenant_id
 
 
 def tenant_create(*, name: str, tier: str = TenantTier.FREE, tenant_id: str | None = None,
@@ -23,7 +40,7 @@ def tenant_create(*, name: str, tier: str = TenantTier.FREE, tenant_id: str | No
     except ValueError:
         raise InvalidInput(f"Unknown tier {tier!r}.") from None
     tenant = Tenant(
-        id=tenant_id or str(uuid.uuid4()),
+        id=str(uuid.uuid4()) if tenant_id is None else _tenant_id_check(tenant_id),
         name=name.strip(),
         tier=tier,
         status=TenantStatus.ACTIVE,
