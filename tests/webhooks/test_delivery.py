@@ -182,6 +182,8 @@ def test_the_test_endpoint_sends_a_webhook_test_event_to_that_endpoint_only(setu
     (request,) = deliver(1, receiver)
     assert json.loads(request.body)["type"] == "webhook.test"
     assert request.headers["webhook-id"] == response.json()["delivery_id"]
+    listed = client.get(response["Location"]).json()["items"]  # where the test delivery is followed
+    assert response.json()["delivery_id"] in [delivery["id"] for delivery in listed]
     assert deliveries_of(other["id"]) == []
     # A disabled endpoint gets no deliveries, so testing it is refused rather than answered with
     # the id of a delivery that would never exist.

@@ -107,7 +107,8 @@ class WebhookTestApi(ApiView):
         delivery_id = services.endpoint_test(tenant=request.user.tenant, actor=request.user.actor,
                                              webhook_id=webhook_id)
         return Response({"delivery_id": delivery_id}, status=status.HTTP_202_ACCEPTED,
-                        headers={"Location": f"/api/v1/webhooks/{webhook_id}/deliveries?delivery_id={delivery_id}"})
+                        # The endpoint's deliveries, newest first: there is no filter by delivery.
+                        headers={"Location": f"/api/v1/webhooks/{webhook_id}/deliveries"})
 
 
 class WebhookDeliveriesApi(ApiView):
