@@ -192,6 +192,7 @@ def phases_run(secret: str, rounds: int) -> dict:
 
     from documents import selectors as document_selectors
     from evaapi.auth.services.principals import principal_for
+    from evaapi.collector import collector_tune
     from evaapi.graphql.context import GraphQLContext
     from evaapi.graphql.execution import operation_execute, operation_prepare
     from evaapi.graphql.limits import operation_measure
@@ -211,6 +212,7 @@ def phases_run(secret: str, rounds: int) -> dict:
         return counted.log
 
     variables = {"spaces": SPACES}
+    collector_tune()  # as the server's processes do (evaapi.asgi): the figures are theirs
     loop = uvloop.new_event_loop()
     tasks = 0
 

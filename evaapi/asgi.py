@@ -1,6 +1,5 @@
 """ASGI entry point: HTTP and WebSocket through one ProtocolTypeRouter (served by evaapi.serve)."""
 
-import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evaapi.settings")
@@ -16,6 +15,7 @@ from django.core import checks  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
 from documents.api.urls import UPLOAD_PATH  # noqa: E402
+from evaapi.collector import collector_tune  # noqa: E402
 from evaapi.http.asgi import EvaASGIHandler, RequestBodyGuard  # noqa: E402
 from evaapi.routing import websocket_urlpatterns  # noqa: E402
 from subscriptions_app.origin import OriginValidator  # noqa: E402
@@ -38,12 +38,4 @@ application = ProtocolTypeRouter(
     }
 )
 
-# The collector, tuned for a server process (bench/README.md, subscriptions): what start-up made
-# (Django, the schema, the URL maps) lives as long as the process, so it is frozen out of the
-# collector's walks; and a first generation of 700 allocations (the default) ran a collection
-# for every few deliveries of an event to 1,000 sockets, with full collections pausing a process
-# for up to 400 ms. At 50,000 a young generation is still collected every few milliseconds of
-# busy work.
-gc.collect()
-gc.freeze()
-gc.set_threshold(50_000, 20, 100)
+collector_tune()

@@ -2,7 +2,7 @@
 
 EVA's application, served as the bench serves EVA (`evaapi.asgi:application`, with
 DJANGO_SETTINGS_MODULE=bench.apps.report_floor_settings), with one more path: GET /bench/report.
-It authenticates and rate limits the caller as /graphql does (the GraphQL view's own function),
+It authenticates and rate limits the caller as /graphql does (the same functions, one request),
 reads the report's data through the selectors the DataLoaders call (one crossing to the sync pool
 for all four calls, where the loaders make one each), builds the `data` the GraphQL report
 answers (the same object: the bench compares them) with plain dicts and returns it as JSON.
@@ -14,9 +14,12 @@ from django.http import JsonResponse
 from django.urls import path
 
 from documents.selectors import documents_by_id, documents_of_spaces
+from evaapi.auth.authentication import credentials_of
+from evaapi.auth.refusals import client_refusal_guard
+from evaapi.auth.services.principals import principal_for
+from evaapi.auth.throttling import principal_rate_limit
 from evaapi.concurrency import run_sync
-from evaapi.exceptions import ServiceError
-from evaapi.graphql.view import _authenticate
+from evaapi.exceptions import NotAuthenticated, RateLimited, ServiceError
 from evaapi.urls import urlpatterns as eva_urlpatterns
 from spaces.queries.selectors import queries_of_spaces
 from spaces.selectors import space_list
@@ -52,9 +55,21 @@ def report_data(tenant) -> dict:
     }} for space in spaces]}}
 
 
+def _admit(request):
+    with client_refusal_guard(request.client_ip):
+        raw = credentials_of(request)
+        if raw is None:
+            raise NotAuthenticated("Authentication credentials were not provided.")
+        principal = principal_for(credentials=raw)
+    result = principal_rate_limit(principal)
+    if result is not None and not result.allowed:
+        raise RateLimited("Rate limit exceeded; see Retry-After.", retry_after=result.retry_after)
+    return principal
+
+
 async def report(request):
     try:
-        principal = await run_sync(_authenticate, request)
+        principal = await run_sync(_admit, request)
     except ServiceError as exc:
         return JsonResponse({"errors": [{"message": exc.message}]}, status=exc.status)
     return JsonResponse({"data": await run_sync(report_data, principal.tenant)})

@@ -187,9 +187,9 @@ def test_a_removed_index_is_dropped_and_the_others_kept(tmp_path):
 
 @pytest.mark.parametrize("number", [10**30 + 7, 2**64 + 1, -(2**63) - 1, 2**64 - 1, 10**18 + 1, -(10**25)])
 def test_integers_of_any_size_read_back_exactly(tmp_path, number):
-    # Items are read with orjson, which reads an integer past 64 bits as a float, silently (and
-    # 10**30 + 7 == float(10**30 + 7) is False, where 2**70 == float(2**70) is True: exact powers
-    # of two would not tell). json reads those items.
+    # orjson, tried here to read items faster, read an integer past 64 bits as a float, silently
+    # (10**30 + 7 == float(10**30 + 7) is False, where 2**70 == float(2**70) is True: exact
+    # powers of two would not tell).
     _, container = sqlite_container(tmp_path / "store.sqlite3")
     container.create({"id": "big", "tenant": "t", "values": [number, 1.5, "é\u2028"], "nested": {"n": number}})
     container.create({"id": "plain", "tenant": "t", "values": [1]})
