@@ -99,7 +99,8 @@ class DeleteWebhook(graphene.Mutation):
 
 class RotateWebhookSecret(WebhookWithSecretPayload, graphene.Mutation):
     """A new signing secret; the old one also signs for `graceHours` (default 24, at most 168)
-    (needs webhooks:manage)."""
+    (needs webhooks:manage). While a grace period runs, another rotation with a grace is a
+    `conflict` user error; `graceHours: 0` is always taken and ends every earlier secret at once."""
 
     class Arguments:
         id = graphene.UUID(required=True)

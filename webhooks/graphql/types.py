@@ -18,7 +18,8 @@ class WebhookDelivery(graphene.ObjectType):
     space_id = graphene.UUID()
     status = graphene.Field(WebhookDeliveryStatus, required=True)
     attempt_count = graphene.Int(required=True)
-    next_attempt_at = DateTime()
+    next_attempt_at = DateTime(description="When it is sent next; null once final, and while its endpoint is "
+                                           "paused or disabled (it is sent when the endpoint is enabled).")
     last_status_code = graphene.Int()
     last_error = graphene.String()
     created_at = DateTime(required=True)
