@@ -93,9 +93,11 @@ def client_json_loads(text: str | bytes):
         raise
     except ValueError:  # int(): more digits than Python converts
         raise JSONRefused(_INTEGER_REFUSED) from None
-    escaped = b"\\u" in text if isinstance(text, bytes) else "\\u" in text
-    if escaped and not json_unicode_valid(data):
-        raise JSONRefused("a string that is not valid Unicode (a lone surrogate escape such as \\ud800)")
+    # A lone surrogate comes from an escape (\ud800), or, in text a codec decoded, from the codec
+    # itself (a body declared charset=utf-7 spells one "+2AA-"): only then is the data walked.
+    suspect = b"\\u" in text if isinstance(text, bytes) else "\\u" in text or not text.isascii()
+    if suspect and not json_unicode_valid(data):
+        raise JSONRefused("a string that is not valid Unicode (a lone surrogate, such as the escape \\ud800)")
     return data
 
 

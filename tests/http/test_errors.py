@@ -169,6 +169,13 @@ def test_a_charset_that_is_not_a_text_encoding_is_400(client, charset):
     assert "not a text encoding" in assert_error_shape(response, 400, "parse_error")["error"]["message"]
 
 
+def test_a_lone_surrogate_a_charset_decodes_is_400(client):
+    # UTF-7 spells U+D800 "+2AA-": no JSON escape in the body, a lone surrogate in its text.
+    response = client.generic("POST", "/echo", b'{"name": {"k": "+2AA-"}}',
+                              content_type="application/json; charset=utf-7")
+    assert "string that is not valid Unicode" in assert_error_shape(response, 400, "parse_error")["error"]["message"]
+
+
 @pytest.mark.django_db
 def test_a_continuation_token_with_values_of_the_wrong_types_is_400(admin_client):
     import base64
