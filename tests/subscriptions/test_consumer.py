@@ -17,6 +17,7 @@ from spaces.queries.domain import QueryParameters
 from spaces.queries.services import query_run, query_submit
 from spaces.services import space_create, space_update
 from tests.factories import api_key_make, tenant_make
+from tests.subscriptions.sockets import socket_close_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TRANSPORT = "graphql-transport-ws"
@@ -44,14 +45,6 @@ async def _ready(key: str, protocol=TRANSPORT) -> WebsocketCommunicator:
     if protocol == LEGACY:
         assert await socket.receive_json_from() == {"type": "ka"}
     return socket
-
-
-async def _closed(socket: WebsocketCommunicator) -> int:
-    """The close code, after whatever the socket sent before closing."""
-    while True:
-        message = await socket.receive_output(timeout=5)
-        if message["type"] == "websocket.close":
-            return message.get("code")
 
 
 async def _subscribe(socket, op_id: str, query: str, variables=None) -> None:
@@ -122,16 +115,16 @@ async def test_each_protocol_violation_closes_with_its_code(owner, messages, cod
         text = {"INIT": json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}),
                 "SUB": json.dumps(subscription)}.get(message, message)
         await socket.send_to(text_data=text)
-    assert await _closed(socket) == code
+    assert await socket_close_code(socket) == code
 
 
 async def test_bad_credentials_are_4403_and_none_sent_in_time_is_4408(owner, settings):
     socket = await _socket()
     await socket.send_json_to({"type": "connection_init", "payload": {"Authorization": "Bearer eva_not_a_key"}})
-    assert await _closed(socket) == 4403
+    assert await socket_close_code(socket) == 4403
     settings.GRAPHQL_WS_INIT_TIMEOUT_SECONDS = 0.2
     socket = await _socket()
-    assert await _closed(socket) == 4408
+    assert await socket_close_code(socket) == 4408
 
 
 async def test_credentials_from_an_api_key_field_or_the_upgrade_header(owner):
@@ -151,7 +144,7 @@ async def test_a_message_over_the_limit_is_1009_and_a_store_failure_is_4500(owne
     settings.GRAPHQL_WS_MAX_MESSAGE_BYTES = 1000
     socket = await _ready(key)
     await _subscribe(socket, "big", "{ spaces { edges { node { id } } } }" + " " * 1000)
-    assert await _closed(socket) == 1009
+    assert await socket_close_code(socket) == 1009
     # The store unreachable while a socket authenticates: an internal error, not a hang.
     from evaapi.store import store
 
@@ -160,7 +153,7 @@ async def test_a_message_over_the_limit_is_1009_and_a_store_failure_is_4500(owne
     try:
         socket = await _socket()
         await socket.send_json_to({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}})
-        assert await _closed(socket) == 4500
+        assert await socket_close_code(socket) == 4500
     finally:
         settings.EVA_STORE_BACKEND = "sqlite"
         store.cache_clear()
@@ -172,7 +165,7 @@ async def test_two_unanswered_pings_close_the_socket(owner, settings):
     socket = await _ready(key)
     assert await socket.receive_json_from() == {"type": "ping"}
     assert await socket.receive_json_from() == {"type": "ping"}
-    assert await _closed(socket) == 1011
+    assert await socket_close_code(socket) == 1011
 
 
 async def test_a_revoked_key_ends_its_socket(owner, settings):
@@ -180,7 +173,7 @@ async def test_a_revoked_key_ends_its_socket(owner, settings):
     settings.GRAPHQL_WS_AUTH_RECHECK_SECONDS = 0.2
     socket = await _ready(key)
     await sync_to_async(api_key_revoke)(tenant=tenant, actor="test", key_id=key[4:16])
-    assert await _closed(socket) == 4403
+    assert await socket_close_code(socket) == 4403
 
 
 async def test_at_most_so_many_operations_on_a_socket(owner, settings):
@@ -205,7 +198,7 @@ async def test_a_tenant_holds_at_most_its_socket_limit(owner, settings):
     first, second = await _ready(key), await _ready(key)
     third = await _socket()
     await third.send_json_to({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}})
-    assert await _closed(third) == 4403
+    assert await socket_close_code(third) == 4403
     await first.disconnect()
     fourth = await _ready(key)  # its place was freed
     await fourth.disconnect()
@@ -351,7 +344,7 @@ async def test_the_legacy_graphql_ws_protocol(owner):
     await sync_to_async(space_create)(tenant=tenant, actor="test", name="After stop")
     assert await _quiet(socket)
     await socket.send_json_to({"type": "connection_terminate"})
-    assert await _closed(socket) == 1000
+    assert await socket_close_code(socket) == 1000
 
 
 async def test_an_expiring_token_ends_its_socket_at_expiry(owner):
@@ -371,7 +364,7 @@ async def test_an_expiring_token_ends_its_socket_at_expiry(owner):
     token = await sync_to_async(member_token)()
     socket = await _ready(token)
     started = asyncio.get_running_loop().time()
-    assert await _closed(socket) == 4403
+    assert await socket_close_code(socket) == 4403
     assert asyncio.get_running_loop().time() - started < 4
 
 

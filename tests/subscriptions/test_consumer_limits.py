@@ -14,6 +14,7 @@ from channels.testing import WebsocketCommunicator
 from evaapi.asgi import application
 from spaces.selectors import space_list
 from tests.factories import api_key_make, tenant_make
+from tests.subscriptions.sockets import socket_close_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TRANSPORT = "graphql-transport-ws"
@@ -44,13 +45,6 @@ async def _ready(key: str, address: str | None = None) -> WebsocketCommunicator:
     return socket
 
 
-async def _closed(socket) -> int:
-    while True:
-        message = await socket.receive_output(timeout=5)
-        if message["type"] == "websocket.close":
-            return message.get("code")
-
-
 async def _answer(socket, op_id: str, query: str, variables=None) -> dict:
     """The operation's `next` payload, or its `error` payload (a list)."""
     await socket.send_json_to({"id": op_id, "type": "subscribe", "payload": {"query": query,
@@ -72,16 +66,16 @@ async def test_refused_credentials_count_per_address_and_a_blocked_one_gets_4429
     for n in range(4):
         socket = await _socket(address)
         await _init(socket, f"eva_guess_{n}")
-        codes.append(await _closed(socket))
+        codes.append(await socket_close_code(socket))
     assert codes == [4403, 4403, 4403, 4429]
     # Blocked: even good credentials are refused, before they are checked.
     socket = await _socket(address)
     await _init(socket, key)
-    assert await _closed(socket) == 4429
+    assert await socket_close_code(socket) == 4429
     legacy = await _socket(address, LEGACY)
     await _init(legacy, key)
     assert (await legacy.receive_json_from())["type"] == "connection_error"
-    assert await _closed(legacy) == 4429
+    assert await socket_close_code(legacy) == 4429
     # Another address is not affected; nor is the same address's limit spent by a good init.
     await (await _ready(key, _address())).disconnect()
 
@@ -93,7 +87,7 @@ async def test_a_socket_without_credentials_counts_too(settings):
     for _ in range(3):
         socket = await _socket(address)
         await socket.send_json_to({"type": "connection_init"})
-        codes.append(await _closed(socket))
+        codes.append(await socket_close_code(socket))
     assert codes == [4403, 4403, 4429]
 
 
@@ -107,11 +101,11 @@ async def test_the_address_is_the_forwarded_one_only_behind_a_trusted_proxy(sett
     for expected in (4403, 4429):
         socket = await _socket(proxy, headers=forwarded)
         await _init(socket, "eva_guess")
-        assert await _closed(socket) == expected
+        assert await socket_close_code(socket) == expected
     # The client behind the proxy is blocked; another client through the same proxy is not.
     socket = await _socket(proxy, headers=forwarded)
     await _init(socket, key)
-    assert await _closed(socket) == 4429
+    assert await socket_close_code(socket) == 4429
     other = await _socket(proxy, headers=[(b"x-forwarded-for", _address().encode())])
     await _init(other, key)
     assert await other.receive_json_from() == {"type": "connection_ack"}
@@ -121,7 +115,7 @@ async def test_the_address_is_the_forwarded_one_only_behind_a_trusted_proxy(sett
     for expected in (4403, 4429):
         socket = await _socket(untrusted, headers=[(b"x-forwarded-for", _address().encode())])
         await _init(socket, "eva_guess")
-        assert await _closed(socket) == expected
+        assert await socket_close_code(socket) == expected
 
 
 # --- forbidden answers --------------------------------------------------------------------------------
@@ -181,7 +175,7 @@ async def test_variables_that_are_not_an_object_or_null_close_with_4400(payload)
     tenant = await sync_to_async(tenant_make)()
     socket = await _ready(await sync_to_async(api_key_make)(tenant))
     await socket.send_json_to({"id": "a", "type": "subscribe", "payload": {"query": "{ __typename }", **payload}})
-    assert await _closed(socket) == 4400
+    assert await socket_close_code(socket) == 4400
 
 
 async def test_a_message_nests_no_deeper_than_an_http_body_and_metadata_no_deeper_than_32():
@@ -193,7 +187,7 @@ async def test_a_message_nests_no_deeper_than_an_http_body_and_metadata_no_deepe
     metadata = json.loads('{"a": ' * 400 + "1" + "}" * 400)
     await socket.send_json_to({"id": "deep", "type": "subscribe", "payload": {"query": create,
                                                                              "variables": {"m": metadata}}})
-    assert await _closed(socket) == 4400
+    assert await socket_close_code(socket) == 4400
     socket = await _ready(key)
     literal = "{a: " * 33 + "1" + "}" * 33
     answer = await _answer(socket, "literal", "mutation { createSpace(input: {name: \"Deep\", metadata: "
